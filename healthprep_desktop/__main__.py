@@ -1,0 +1,3 @@
+from healthprep_desktop.cli import main
+
+raise SystemExit(main())

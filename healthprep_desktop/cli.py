@@ -1,0 +1,81 @@
+"""The ``healthprep-desktop`` command: the GUI by default, subcommands for headless work.
+
+Each package that offers a subcommand has a ``cli`` module with ``register(subparsers)``; the
+handler it sets as ``func`` returns the process exit code. Modules are imported lazily so that
+``healthprep-desktop audit verify`` never pays for Qt, and the GUI never pays for the sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from healthprep_desktop import __version__
+
+# Order is the order shown in --help.
+SUBCOMMAND_MODULES = (
+    "healthprep_desktop.workers.cli",  # batch
+    "healthprep_desktop.sandbox.cli",  # sandbox
+    "healthprep_desktop.store.cli",  # audit verify / audit export
+    "healthprep_desktop.selftest",  # self-test
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="healthprep-desktop",
+        description="Pre-visit preparation for clinics. With no subcommand, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = sub.add_parser("gui", help="open the desktop application (the default)")
+    gui.set_defaults(func=_run_gui)
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # Only tolerate the module itself being absent, never a missing dependency inside it.
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    if not has_display():
+        print(
+            "No display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open.\n"
+            "Headless work is available: 'healthprep-desktop batch --demo --out DIR' prepares a "
+            "demo clinic day; 'healthprep-desktop --help' lists every command.",
+            file=sys.stderr,
+        )
+        return 2
+    from healthprep_desktop.ui.app import run_app
+
+    return run_app(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        return _run_gui(args)
+    result: int = func(args)
+    return result
+
+
+def gui_main() -> int:
+    return main(["gui"])

@@ -1,0 +1,1 @@
+"""The clinical core: screening library, rule evaluation, document text and prep sheets. No Qt."""

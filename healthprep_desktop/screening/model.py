@@ -1,0 +1,85 @@
+"""Screening results: the contract between the engine, the prep sheet, the store and the UI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    COMPLETE = "complete"
+    DUE_SOON = "due_soon"  # complete now, next due within the due-soon window
+    DUE = "due"  # eligible and no qualifying evidence on record
+    OVERDUE = "overdue"  # done before, but the next due date has passed
+    NOT_APPLICABLE = "not_applicable"  # excluded or not eligible; see ScreeningResult.reason
+    INSUFFICIENT_DATA = "insufficient_data"  # a fact the rule needs is missing (e.g. birth date)
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Status.COMPLETE: "Complete",
+    Status.DUE_SOON: "Due Soon",
+    Status.DUE: "Due",
+    Status.OVERDUE: "Overdue",
+    Status.NOT_APPLICABLE: "Not applicable",
+    Status.INSUFFICIENT_DATA: "Insufficient data",
+}
+
+
+class EvidenceKind(StrEnum):
+    CODE = "code"  # a coded resource in a value set
+    DOCUMENT = "document"  # a keyword matched in a document's text
+    EXCLUSION = "exclusion"  # the fact that excluded the patient
+    TRIGGER = "trigger"  # the condition that selected a variant
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    kind: EvidenceKind
+    reference: str  # "Procedure/abc", "DocumentReference/xyz"
+    date: date | None
+    description: str  # e.g. "Colonoscopy", "Bilateral mastectomy"
+    system: str | None = None
+    code: str | None = None
+    value_set: str | None = None  # OID of the value set that matched
+    keyword: str | None = None
+    snippet: str | None = None  # text around a keyword hit (stays in the encrypted store)
+    confidence: float | None = None
+    in_title: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningResult:
+    screening_id: str
+    name: str
+    status: Status
+    explanation: str  # one line a coordinator understands
+    variant_id: str | None = None
+    reason: str | None = None  # why not applicable / insufficient data
+    last_done: date | None = None
+    next_due: date | None = None
+    frequency: str | None = None  # "every 10 years", for the sheet's checklist
+    evidence: tuple[Evidence, ...] = ()
+    dismissed: tuple[str, ...] = field(default=())  # evidence references a user dismissed
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        for key in ("last_done", "next_due"):
+            value = getattr(self, key)
+            data[key] = value.isoformat() if value else None
+        data["evidence"] = [
+            {
+                **asdict(e),
+                "kind": e.kind.value,
+                "date": e.date.isoformat() if e.date else None,
+            }
+            for e in self.evidence
+        ]
+        data["dismissed"] = list(self.dismissed)
+        return data
