@@ -7,6 +7,7 @@ portable installs, a second clinic profile on one workstation).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -25,10 +26,8 @@ def _home_override() -> Path | None:
 def _ensure(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     # The directory holds the encrypted store and logs; keep other local users out of it.
-    try:
+    with contextlib.suppress(OSError):  # e.g. a network share that refuses chmod
         path.chmod(0o700)
-    except OSError:  # pragma: no cover - e.g. a network share that refuses chmod
-        pass
     return path
 
 

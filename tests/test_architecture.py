@@ -44,7 +44,8 @@ def test_core_import_does_not_load_qt() -> None:
         "    mod = importlib.import_module('healthprep_desktop.' + pkg)\n"
         "    for info in pkgutil.walk_packages(mod.__path__, mod.__name__ + '.'):\n"
         "        importlib.import_module(info.name)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'PySide6', 'qasync', 'shiboken6'})\n"
+        "qt = {'PySide6', 'qasync', 'shiboken6'}\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in qt)\n"
         "print(','.join(bad))\n"
     )
     out = subprocess.run(
