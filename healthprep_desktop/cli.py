@@ -64,7 +64,8 @@ def _run_gui(args: argparse.Namespace) -> int:
         return 2
     from healthprep_desktop.ui.app import run_app
 
-    return run_app(args)
+    code: int = run_app(args)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
