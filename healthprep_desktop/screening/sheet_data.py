@@ -1,0 +1,195 @@
+"""What a prep sheet says, decided once for both renderings (PDF and plain text).
+
+`build_content(ctx)` reads the chart (FHIR R4 JSON) and the screening results and returns a
+`SheetContent`: plain strings in sections, rows and checklist items. The PDF (sheet.py) and the
+text (sheet_text.py) renderers only lay it out, so the two can never disagree. The data
+sections come from sheet_sections.py; this module adds the header, the quality checklist, the
+pre-visit actions and the data warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from healthprep_desktop.screening.model import EvidenceKind, ScreeningResult, Status
+from healthprep_desktop.screening.record import DocumentText
+from healthprep_desktop.screening.sheet_fhir import (
+    age_on,
+    fmt_date,
+    fmt_datetime,
+    human_name,
+    mrn,
+    parse_date,
+    sex,
+)
+from healthprep_desktop.screening.sheet_model import (
+    CONFIDENTIAL,
+    DASH,
+    Appointment,
+    ChecklistRow,
+    DataSection,
+    PatientHeader,
+    SectionCutoffs,
+    SheetContent,
+    SheetContext,
+)
+from healthprep_desktop.screening.sheet_sections import data_sections
+
+__all__ = [
+    "CONFIDENTIAL",
+    "Appointment",
+    "ChecklistRow",
+    "DataSection",
+    "PatientHeader",
+    "SectionCutoffs",
+    "SheetContent",
+    "SheetContext",
+    "build_content",
+    "previsit_items",
+]
+
+_ORDER = {
+    Status.OVERDUE: 0,
+    Status.DUE: 1,
+    Status.DUE_SOON: 2,
+    Status.INSUFFICIENT_DATA: 3,
+    Status.COMPLETE: 4,
+    Status.NOT_APPLICABLE: 5,
+}
+
+
+def _evidence_text(result: ScreeningResult) -> str:
+    text = result.explanation
+    docs = [
+        e
+        for e in result.evidence
+        if e.kind is EvidenceKind.DOCUMENT and e.reference not in result.dismissed
+    ]
+    if docs and not any(e.keyword and e.keyword.lower() in text.lower() for e in docs):
+        e = docs[0]
+        conf = f", {e.confidence:.0%}" if e.confidence is not None else ""
+        text += f" [document: \u201c{e.keyword}\u201d{conf}]"
+    if result.dismissed:
+        text += f" ({len(result.dismissed)} match(es) dismissed)"
+    return text
+
+
+_OFFER_WORDS = ("vaccin", "immuniz", "influenza", "pneumococcal", "zoster", "tdap", "tetanus")
+_ROOMING_WORDS = ("depression", "tobacco", "smoking", "alcohol", "blood pressure", "fall", "bmi")
+_OUTSIDE_WORDS = (
+    "colorectal",
+    "colon",
+    "mammo",
+    "breast",
+    "cervical",
+    "lung",
+    "osteoporosis",
+    "dxa",
+    "aneurysm",
+    "eye",
+    "retin",
+)
+
+
+def _in_sentence(name: str) -> str:
+    """ "Breast cancer screening" -> "breast cancer screening"; "HbA1c test" stays."""
+    if len(name) > 1 and name[0].isupper() and name[1].islower():
+        return name[0].lower() + name[1:]
+    return name
+
+
+def _action(result: ScreeningResult) -> str:
+    name = _in_sentence(result.name)
+    lowered = name.lower()
+    if any(w in lowered for w in _OFFER_WORDS):
+        return f"Offer {name}"
+    if any(w in lowered for w in _ROOMING_WORDS):
+        return f"Complete {name} at rooming"
+    if any(w in lowered for w in _OUTSIDE_WORDS):
+        return f"Order {name} or obtain outside report"
+    return f"Order {name}"
+
+
+def previsit_items(results: Iterable[ScreeningResult]) -> tuple[str, ...]:
+    items: list[str] = []
+    for result in sorted(results, key=lambda r: _ORDER[r.status]):
+        if result.status is Status.OVERDUE:
+            since = f" (due since {result.next_due.isoformat()})" if result.next_due else ""
+            items.append(_action(result) + since)
+        elif result.status is Status.DUE:
+            items.append(_action(result))
+        elif result.status is Status.DUE_SOON:
+            by = f" by {result.next_due.isoformat()}" if result.next_due else " soon"
+            items.append(f"{result.name} due{by}: consider addressing at this visit")
+        elif result.status is Status.INSUFFICIENT_DATA:
+            what = result.reason or "missing data"
+            items.append(f"Confirm {what} ({result.name})")
+    return tuple(items)
+
+
+def _data_warnings(ctx: SheetContext, texts: dict[str, DocumentText]) -> tuple[str, ...]:
+    found: list[str] = []
+    patient = ctx.record.patient
+    if not patient.get("birthDate"):
+        found.append("Birth date missing: age-based screenings cannot be decided")
+    if not sex(patient):
+        found.append("Sex missing: sex-specific screenings cannot be decided")
+    if not mrn(patient):
+        found.append("No MRN on record")
+    if ctx.record.fetched_at is None:
+        found.append("Data freshness unknown (fetch time not recorded)")
+    unreadable = [t for t in texts.values() if t.warning]
+    if unreadable:
+        see = " (see Recent documents)" if ctx.cutoffs.documents is not None else ""
+        found.append(f"{len(unreadable)} document(s) not fully read{see}")
+    found += list(ctx.record.warnings)
+    found += list(ctx.warnings)
+    return tuple(dict.fromkeys(found))
+
+
+def build_content(ctx: SheetContext) -> SheetContent:
+    patient = ctx.record.patient
+    birth = parse_date(patient.get("birthDate"))
+    appt = ctx.appointment or Appointment()
+    header = PatientHeader(
+        name=human_name(patient),
+        birth_date=fmt_date(birth),
+        age=f"{age_on(birth, ctx.as_of)} y" if birth else "",
+        sex=sex(patient) or DASH,
+        mrn=mrn(patient) or DASH,
+        appointment=fmt_datetime(appt.start) if appt.start else "",
+        provider=appt.provider or "",
+        location=appt.location or "",
+        reason=appt.reason or "",
+    )
+    ordered = sorted(ctx.results, key=lambda r: _ORDER[r.status])
+    checklist = tuple(
+        ChecklistRow(
+            name=r.name,
+            status=r.status,
+            last_done=fmt_date(r.last_done),
+            next_due=fmt_date(r.next_due),
+            frequency=r.frequency or DASH,
+            evidence=_evidence_text(r),
+        )
+        for r in ordered
+        if r.status is not Status.NOT_APPLICABLE
+    )
+    not_applicable = tuple(
+        (r.name, r.reason or r.explanation) for r in ordered if r.status is Status.NOT_APPLICABLE
+    )
+    texts = {d.reference: d for d in ctx.record.documents}
+    generated = ctx.generated_at or datetime.now().astimezone()
+    return SheetContent(
+        clinic=ctx.clinic_name,
+        header=header,
+        checklist=checklist,
+        not_applicable=not_applicable,
+        sections=data_sections(ctx),
+        previsit=previsit_items(ctx.results),
+        warnings=_data_warnings(ctx, texts),
+        fetched_at=fmt_datetime(ctx.record.fetched_at),
+        source=ctx.source_system or ctx.record.source or "unknown source",
+        generated_at=fmt_datetime(generated),
+    )
