@@ -1,0 +1,192 @@
+"""``healthprep-desktop audit verify`` and ``audit export --csv FILE``.
+
+Exit codes: 0 success; 1 the chain is broken (verify); 2 the store could not be opened (the
+message says why and what to do) or the arguments are wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import getpass
+import os
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from healthprep_desktop.store.audit import AuditAction, AuditEntry, AuditEvent, AuditFilter
+from healthprep_desktop.store.errors import (
+    KeyringUnavailableError,
+    PassphraseRequiredError,
+    StoreError,
+)
+from healthprep_desktop.store.store import Store
+
+EXIT_OK = 0
+EXIT_BROKEN = 1
+EXIT_ERROR = 2
+
+CSV_COLUMNS = (
+    "seq",
+    "time_utc",
+    "os_user",
+    "ehr_user",
+    "tenant",
+    "action",
+    "patient",
+    "resources",
+    "outcome",
+    "detail",
+    "hash",
+)
+
+
+def register(subparsers: Any) -> None:
+    audit = subparsers.add_parser("audit", help="check or export the audit trail")
+    actions = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+
+    verify = actions.add_parser(
+        "verify", help="check the hash chain; exit 1 and name the first broken link"
+    )
+    _add_unlock_option(verify)
+    verify.set_defaults(func=run_verify)
+
+    export = actions.add_parser("export", help="write audit entries to a CSV file")
+    export.add_argument("--csv", required=True, type=Path, metavar="FILE", help="output file")
+    export.add_argument(
+        "--since", type=_moment, help="from this UTC date or time (YYYY-MM-DD[THH:MM[:SS]])"
+    )
+    export.add_argument(
+        "--until", type=_moment, help="up to and including this UTC date, or before this time"
+    )
+    export.add_argument("--user", help="OS or EHR user name")
+    export.add_argument("--patient", help="FHIR Patient id")
+    export.add_argument(
+        "--action",
+        action="append",
+        choices=[a.value for a in AuditAction],
+        help="only this action (repeat for several)",
+    )
+    export.add_argument("--tenant", help="clinic (tenant) id")
+    _add_unlock_option(export)
+    export.set_defaults(func=run_export)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    store = _open(args)
+    if store is None:
+        return EXIT_ERROR
+    with store:
+        result = store.audit.verify()
+    print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
+    return EXIT_OK if result.ok else EXIT_BROKEN
+
+
+def run_export(args: argparse.Namespace) -> int:
+    since, until = args.since, args.until
+    if isinstance(until, date) and not isinstance(until, datetime):
+        until = datetime.combine(until + timedelta(days=1), datetime.min.time(), UTC)
+    if isinstance(since, date) and not isinstance(since, datetime):
+        since = datetime.combine(since, datetime.min.time(), UTC)
+    where = AuditFilter(
+        since=since,
+        until=until,
+        user=args.user,
+        patient_id=args.patient,
+        actions=frozenset(args.action or ()),
+        tenant_id=args.tenant,
+    )
+    store = _open(args)
+    if store is None:
+        return EXIT_ERROR
+    with store:
+        entries = store.audit.entries(where)
+        try:
+            _write_csv(args.csv, entries)
+        except OSError as exc:
+            print(f"Cannot write {args.csv}: {exc.strerror}", file=sys.stderr)
+            return EXIT_ERROR
+        # Exporting the trail is itself an access worth recording.
+        store.audit.append(
+            AuditEvent(
+                AuditAction.EXPORT,
+                tenant_id=args.tenant,
+                patient_id=args.patient,
+                detail=f"audit export: {len(entries)} entries",
+            )
+        )
+    print(f"Wrote {len(entries)} audit entries to {args.csv}")
+    return EXIT_OK
+
+
+def _write_csv(path: Path, entries: list[AuditEntry]) -> None:
+    # Patient ids are identifiers: create the file readable by this user only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for e in entries:
+            writer.writerow(
+                [
+                    e.seq,
+                    e.at,
+                    _cell(e.os_user),
+                    _cell(e.ehr_user),
+                    _cell(e.tenant_id),
+                    e.action,
+                    _cell(e.patient_id),
+                    _cell(" ".join(e.resource_ids)),
+                    e.outcome,
+                    _cell(e.detail),
+                    e.hash,
+                ]
+            )
+
+
+def _cell(value: str | None) -> str:
+    text = value or ""
+    # Spreadsheets run cells starting with these as formulas (CSV injection).
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+def _add_unlock_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--passphrase-stdin",
+        action="store_true",
+        help="read the database passphrase from standard input (when no keyring is available)",
+    )
+
+
+def _open(args: argparse.Namespace) -> Store | None:
+    passphrase: str | None = None
+    if args.passphrase_stdin:
+        passphrase = sys.stdin.readline().rstrip("\r\n")
+    try:
+        try:
+            return Store.open(passphrase=passphrase, create=False)
+        except (KeyringUnavailableError, PassphraseRequiredError) as exc:
+            if passphrase is not None or not sys.stdin.isatty():
+                raise
+            print(exc, file=sys.stderr)
+            return Store.open(passphrase=getpass.getpass("Database passphrase: "), create=False)
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        if isinstance(exc, KeyringUnavailableError | PassphraseRequiredError):
+            print("Run again with --passphrase-stdin to give the passphrase.", file=sys.stderr)
+        return None
+    except ValueError as exc:  # an empty passphrase
+        print(f"Cannot open the database: {exc}", file=sys.stderr)
+        return None
+
+
+def _moment(text: str) -> date | datetime:
+    try:
+        if "T" in text or " " in text:
+            moment = datetime.fromisoformat(text)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"
+        ) from None

@@ -1,0 +1,168 @@
+"""CPU-bound work run in a process pool: document text (OCR), screening and sheet rendering.
+
+The pool uses the spawn start method on every platform: forking a process that runs Qt, an
+embedded server thread or httpx connections copies locks in unknown states. Workers load the
+screening library once and keep it (keyed by its hash).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from healthprep_desktop.screening.library import Library, default_library, parse_library
+from healthprep_desktop.screening.model import ScreeningResult, Status
+from healthprep_desktop.screening.record import PatientRecord
+from healthprep_desktop.screening.sheet import render_sheet, render_sheet_text
+from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs, SheetContext
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareTask:
+    record: PatientRecord
+    as_of: date
+    generated_at: datetime  # the job's start: a resumed job renders identical sheets
+    library_json: str | None = None  # None: the bundled default library
+    library_hash: str = "default"
+    due_soon_days: int | None = None
+    dismissed: tuple[tuple[str, str], ...] = ()
+    appointment: Appointment | None = None
+    clinic_name: str = ""
+    cutoffs: SectionCutoffs = field(default_factory=SectionCutoffs)
+    tz: str | None = None
+    want_text: bool = False  # a text/plain rendering for write-back
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareOutput:
+    results: tuple[ScreeningResult, ...]
+    pdf: bytes
+    text: str | None
+    seconds: float
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return status_counts(self.results)
+
+
+def status_counts(results: tuple[ScreeningResult, ...] | list[ScreeningResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status.value] = counts.get(r.status.value, 0) + 1
+    return counts
+
+
+_LIBRARIES: dict[str, Library] = {}
+
+
+def _library(task: PrepareTask) -> Library:
+    if task.library_json is None:
+        return default_library()
+    lib = _LIBRARIES.get(task.library_hash)
+    if lib is None:
+        import json
+
+        lib = _LIBRARIES[task.library_hash] = parse_library(json.loads(task.library_json))
+    return lib
+
+
+def prepare_patient(task: PrepareTask) -> PrepareOutput:
+    """Screen one chart and render its sheet (and, if asked, the text rendering)."""
+    from healthprep_desktop.screening.engine import evaluate
+
+    started = time.perf_counter()
+    results = evaluate(
+        task.record,
+        task.as_of,
+        _library(task),
+        due_soon_days=task.due_soon_days,
+        dismissed=task.dismissed,
+        tz=task.tz,
+    )
+    ctx = SheetContext(
+        record=task.record,
+        results=results,
+        as_of=task.as_of,
+        appointment=task.appointment,
+        clinic_name=task.clinic_name,
+        cutoffs=task.cutoffs,
+        generated_at=task.generated_at,
+    )
+    pdf = render_sheet(ctx)
+    text = render_sheet_text(ctx) if task.want_text else None
+    return PrepareOutput(tuple(results), pdf, text, time.perf_counter() - started)
+
+
+def _warm() -> int:
+    # Import the heavy modules up front so the first patient does not pay for them.
+    import healthprep_desktop.screening.documents
+    import healthprep_desktop.screening.engine  # noqa: F401
+
+    default_library()
+    return os.getpid()
+
+
+def _worker_init() -> None:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class CpuPool:
+    """A process pool that survives a killed worker: the pool is rebuilt and the task retried
+    once, so one crashed OCR run (tesseract on a hostile file) never sinks a batch."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or default_workers()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _ensure(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_init,
+            )
+        return self._pool
+
+    async def warm(self) -> None:
+        pool = self._ensure()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(self.workers)))
+
+    async def run(self, fn: Callable[[T], R], arg: T) -> R:
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            pool = self._ensure()
+            try:
+                return await loop.run_in_executor(pool, fn, arg)
+            except BrokenProcessPool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def summary_label(counts: dict[str, Any]) -> str:
+    due = int(counts.get(Status.DUE.value, 0)) + int(counts.get(Status.OVERDUE.value, 0))
+    soon = int(counts.get(Status.DUE_SOON.value, 0))
+    return f"{due} due, {soon} due soon"
