@@ -186,7 +186,27 @@ _V3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+_V4 = Migration(
+    4,
+    "the last fetched chart per patient, for incremental reruns",
+    (
+        # The chart as fetched (compressed JSON, PHI: encrypted like everything else), with the
+        # server's ETags and the fetch time, so a rerun asks only for what changed since.
+        """CREATE TABLE patient_records (
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            connection_id INTEGER NOT NULL,
+            patient_id TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            etags TEXT NOT NULL DEFAULT '{}',
+            record BLOB NOT NULL,
+            record_hash TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (tenant_id, connection_id, patient_id)
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
@@ -262,6 +282,16 @@ MATCH_DISMISSALS = _spec(
     "dismissed_at",
 )
 
+PATIENT_RECORDS = _spec(
+    "patient_records",
+    "connection_id",
+    "patient_id",
+    "fetched_at",
+    "etags",
+    "record",
+    "record_hash",
+    "updated_at",
+)
 TENANT_TABLES: tuple[TableSpec, ...] = (
     TENANT_SETTINGS,
     CONNECTIONS,
@@ -272,6 +302,7 @@ TENANT_TABLES: tuple[TableSpec, ...] = (
     TEXT_CACHE,
     WRITEBACK_LEDGER,
     MATCH_DISMISSALS,
+    PATIENT_RECORDS,
 )
 
 

@@ -21,6 +21,7 @@ from healthprep_desktop.store.repos.connections import ConnectionRepository
 from healthprep_desktop.store.repos.dismissals import DismissalRepository
 from healthprep_desktop.store.repos.jobs import JobRepository
 from healthprep_desktop.store.repos.ledger import WritebackLedger
+from healthprep_desktop.store.repos.patient_records import PatientRecordRepository
 from healthprep_desktop.store.repos.settings_values import TenantSettingValues
 from healthprep_desktop.store.repos.sheets import SheetRepository
 from healthprep_desktop.store.repos.text_cache import TextCacheRepository
@@ -54,6 +55,7 @@ class TenantScope:
         self.ledger = WritebackLedger(table(schema.WRITEBACK_LEDGER))
         self.dismissals = DismissalRepository(table(schema.MATCH_DISMISSALS))
         self.settings = TenantSettingValues(table(schema.TENANT_SETTINGS))
+        self.records = PatientRecordRepository(table(schema.PATIENT_RECORDS))
 
     @property
     def id(self) -> str:
