@@ -34,7 +34,9 @@ def main() -> int:
             "source": "eCQM value set (VSAC, CC0-1.0 via cqframework ecqm-content-qicore)",
             "codes": [list(c) for c in codes],
         }
-        (out / f"{vs['id']}.json").write_text(
+        oid = path.stem.removeprefix("valueset-")
+        compact["oid"] = oid
+        (out / f"{oid}.json").write_text(
             json.dumps(compact, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8"
         )
         count += 1
