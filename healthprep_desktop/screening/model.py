@@ -66,6 +66,9 @@ class ScreeningResult:
     frequency: str | None = None  # "every 10 years", for the sheet's checklist
     evidence: tuple[Evidence, ...] = ()
     dismissed: tuple[str, ...] = field(default=())  # evidence references a user dismissed
+    # Warnings about the latest result, e.g. "HbA1c 9.6 % on 2021-03-01 is above 9 %" (CMS122).
+    # Added after the first release of this contract; defaults keep old callers working.
+    flags: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -82,4 +85,5 @@ class ScreeningResult:
             for e in self.evidence
         ]
         data["dismissed"] = list(self.dismissed)
+        data["flags"] = list(self.flags)
         return data

@@ -1,0 +1,148 @@
+"""Prints screening-engine figures: evaluation time for N patients x the default library.
+
+    .venv/bin/python bench/screening.py [--patients 500] [--repeat 5] [--source auto|clinic|synthea]
+
+Patients come from the synthetic clinic (healthprep_desktop.sandbox.clinic) when it imports,
+else from the 128 Synthea bundles in ../shared replicated up to N (ids made unique). Charts are
+built before timing; the figure covers collecting facts and evaluating every screening, one core,
+no documents (OCR is measured separately). Both wall and CPU time are printed because the
+machine is shared and wall time is noisy. Structured as functions so other figures (sheets per
+second, OCR seconds per page) can be added beside ``evaluation_figures``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import json
+import statistics
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from healthprep_desktop.screening.engine import evaluate
+from healthprep_desktop.screening.library import Library, default_library
+from healthprep_desktop.screening.record import PatientRecord
+
+SYNTHEA_AS_OF = date(2021, 6, 30)
+
+
+def shared_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "shared", here / "shared"):
+        if candidate.is_dir():
+            return candidate
+    raise SystemExit("../shared (Synthea bundles) is missing beside the checkout")
+
+
+def clinic_records(count: int) -> tuple[list[PatientRecord], date, str | None]:
+    """Charts from the synthetic clinic, grouped by patient reference."""
+    from healthprep_desktop.sandbox.clinic import DEFAULT_REFERENCE_DATE, SyntheticClinic
+
+    clinic = SyntheticClinic(seed=1, patients=count)
+    patients: dict[str, dict[str, Any]] = {}
+    charts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for resource in clinic.resources():
+        if resource.get("resourceType") == "Patient":
+            patients[resource["id"]] = resource
+            continue
+        ref = (resource.get("subject") or resource.get("patient") or {}).get("reference", "")
+        if isinstance(ref, str) and ref.startswith("Patient/"):
+            charts[ref.removeprefix("Patient/")].append(resource)
+    records = [PatientRecord(patient=p, resources=charts[pid]) for pid, p in patients.items()]
+    return records, DEFAULT_REFERENCE_DATE, getattr(clinic, "time_zone", None)
+
+
+def synthea_records(count: int) -> tuple[list[PatientRecord], date, str | None]:
+    """The Synthea bundles, replicated (deep copies, suffixed ids) up to `count` charts."""
+    base: list[PatientRecord] = []
+    for path in sorted((shared_dir() / "synthea" / "bundles").glob("*.json")):
+        bundle = json.loads(path.read_text(encoding="utf-8"))
+        resources = [entry["resource"] for entry in bundle["entry"]]
+        patient = next(r for r in resources if r["resourceType"] == "Patient")
+        base.append(
+            PatientRecord(patient=patient, resources=[r for r in resources if r is not patient])
+        )
+    records: list[PatientRecord] = []
+    for i in range(count):
+        src = base[i % len(base)]
+        if i < len(base):
+            records.append(src)
+            continue
+        patient = copy.deepcopy(src.patient)
+        patient["id"] = f"{patient.get('id')}-{i}"
+        records.append(PatientRecord(patient=patient, resources=copy.deepcopy(src.resources)))
+    return records, SYNTHEA_AS_OF, None
+
+
+def load_records(source: str, count: int) -> tuple[list[PatientRecord], date, str | None, str]:
+    if source in ("auto", "clinic"):
+        try:
+            records, as_of, tz = clinic_records(count)
+            return records, as_of, tz, "synthetic clinic (seed 1)"
+        except ImportError:
+            if source == "clinic":
+                raise
+    records, as_of, tz = synthea_records(count)
+    return records, as_of, tz, "Synthea bundles (replicated)"
+
+
+def _timed(fn: Callable[[], object]) -> tuple[float, float]:
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def evaluation_figures(
+    records: list[PatientRecord], as_of: date, library: Library, tz: str | None, repeat: int
+) -> dict[str, Any]:
+    """Median wall and CPU seconds to evaluate every record against the library."""
+
+    def once() -> None:
+        for record in records:
+            evaluate(record, as_of, library, tz=tz)
+
+    once()  # warm the code resolver and value-set unions, as a running app would be
+    runs = [_timed(once) for _ in range(repeat)]
+    statuses: Counter[str] = Counter()
+    for record in records:
+        for result in evaluate(record, as_of, library, tz=tz):
+            statuses[result.status.value] += 1
+    return {
+        "patients": len(records),
+        "screenings": len({s.group for s in library.screenings}),
+        "resources": sum(len(r.resources) for r in records),
+        "wall_s": statistics.median(w for w, _ in runs),
+        "cpu_s": statistics.median(c for _, c in runs),
+        "statuses": dict(sorted(statuses.items())),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--source", choices=("auto", "clinic", "synthea"), default="auto")
+    args = parser.parse_args(argv)
+    library = default_library()
+    records, as_of, tz, label = load_records(args.source, args.patients)
+    figures = evaluation_figures(records, as_of, library, tz, args.repeat)
+    per_patient_ms = figures["cpu_s"] / max(1, figures["patients"]) * 1000
+    print(f"source: {label}; as of {as_of.isoformat()}; time zone {tz or 'as written'}")
+    print(
+        f"screening evaluation: {figures['patients']} patients x {figures['screenings']} "
+        f"screenings ({figures['resources']} resources): "
+        f"{figures['wall_s']:.3f} s wall, {figures['cpu_s']:.3f} s CPU "
+        f"(median of {args.repeat}; {per_patient_ms:.2f} ms CPU per patient)"
+    )
+    print("statuses:", ", ".join(f"{k} {v}" for k, v in figures["statuses"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
