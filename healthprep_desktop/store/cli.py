@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
     verify = actions.add_parser(
         "verify", help="check the hash chain; exit 1 and name the first broken link"
     )
-    _add_unlock_option(verify)
+    add_unlock_option(verify)
     verify.set_defaults(func=run_verify)
 
     export = actions.add_parser("export", help="write audit entries to a CSV file")
@@ -69,12 +69,12 @@ def register(subparsers: Any) -> None:
         help="only this action (repeat for several)",
     )
     export.add_argument("--tenant", help="clinic (tenant) id")
-    _add_unlock_option(export)
+    add_unlock_option(export)
     export.set_defaults(func=run_export)
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    store = _open(args)
+    store = open_for_cli(args)
     if store is None:
         return EXIT_ERROR
     with store:
@@ -97,7 +97,7 @@ def run_export(args: argparse.Namespace) -> int:
         actions=frozenset(args.action or ()),
         tenant_id=args.tenant,
     )
-    store = _open(args)
+    store = open_for_cli(args)
     if store is None:
         return EXIT_ERROR
     with store:
@@ -150,7 +150,7 @@ def _cell(value: str | None) -> str:
     return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
-def _add_unlock_option(parser: argparse.ArgumentParser) -> None:
+def add_unlock_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--passphrase-stdin",
         action="store_true",
@@ -158,18 +158,20 @@ def _add_unlock_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _open(args: argparse.Namespace) -> Store | None:
+def open_for_cli(args: argparse.Namespace, *, create: bool = False) -> Store | None:
+    """The user's store for a command: keyring first, else the passphrase (stdin or a prompt).
+    None, with the reason printed, when it cannot be opened."""
     passphrase: str | None = None
     if args.passphrase_stdin:
         passphrase = sys.stdin.readline().rstrip("\r\n")
     try:
         try:
-            return Store.open(passphrase=passphrase, create=False)
+            return Store.open(passphrase=passphrase, create=create)
         except (KeyringUnavailableError, PassphraseRequiredError) as exc:
             if passphrase is not None or not sys.stdin.isatty():
                 raise
             print(exc, file=sys.stderr)
-            return Store.open(passphrase=getpass.getpass("Database passphrase: "), create=False)
+            return Store.open(passphrase=getpass.getpass("Database passphrase: "), create=create)
     except StoreError as exc:
         print(exc, file=sys.stderr)
         if isinstance(exc, KeyringUnavailableError | PassphraseRequiredError):

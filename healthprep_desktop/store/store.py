@@ -78,6 +78,21 @@ class Store:
             raise
         return cls(db)
 
+    @classmethod
+    def open_ephemeral(cls, path: Path) -> Store:
+        """A throwaway store (the demo clinic, the self-test, benchmarks: synthetic data only).
+
+        Its random key lives only in this process's memory and is never written anywhere, so
+        the file is unreadable once the process ends; delete it then.
+        """
+        db = Database.open(path, DatabaseKey.random())
+        try:
+            schema.migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db)
+
     @property
     def path(self) -> Path:
         return self._db.path

@@ -1,0 +1,877 @@
+"""Batch preparation of a clinic day: a resumable, bounded worker pool over asyncio.
+
+Per patient: fetch the chart -> extract document text (process pool, cached by content hash) ->
+screen and render the sheet (process pool) -> store it -> write it back (if asked) -> audit.
+
+Everything that matters survives a crash: the job and each patient's state are in the store
+before work starts and after each patient finishes, so a restarted job redoes only patients that
+were not finished, and the write-back ledger (fhir/writeback.py) settles a post that was in
+flight when the process died instead of posting it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from healthprep_desktop.fhir.discovery import Capabilities
+from healthprep_desktop.fhir.errors import (
+    AuthError,
+    FhirError,
+    FhirHttpError,
+    FhirTransportError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ReauthenticationRequired,
+    ServerError,
+    Unauthorized,
+)
+from healthprep_desktop.fhir.presets import preset_for
+from healthprep_desktop.fhir.record import FetchResult, RawDocument, fetch_patient_record
+from healthprep_desktop.fhir.schedule import ScheduledVisit, fetch_schedule, unique_patients
+from healthprep_desktop.fhir.session import FhirConnection
+from healthprep_desktop.fhir.store_adapters import StoreAudit, StoreLedger
+from healthprep_desktop.fhir.writeback import PrepSheetDocument, write_back
+from healthprep_desktop.screening.documents import (
+    ExtractJob,
+    OcrSettings,
+    extract_text_job,
+    from_cache,
+    remember,
+)
+from healthprep_desktop.screening.library import default_library_path
+from healthprep_desktop.screening.record import DocumentText, PatientRecord, TextMethod
+from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs
+from healthprep_desktop.settings import (
+    CONCURRENCY,
+    CONSULTS_MONTHS,
+    DOCUMENTS_MONTHS,
+    DUE_SOON_DAYS,
+    HOSPITAL_MONTHS,
+    IMAGING_MONTHS,
+    LABS_MONTHS,
+    OCR_ENABLED,
+    OCR_PAGE_CAP,
+    Scope,
+    Setting,
+    Settings,
+)
+from healthprep_desktop.store import AuditAction, JobState, Outcome, Store, TenantScope
+from healthprep_desktop.store import PatientState as StoredState
+from healthprep_desktop.workers.cpu import CpuPool, PrepareOutput, PrepareTask, prepare_patient
+from healthprep_desktop.workers.db import StoreExecutor
+from healthprep_desktop.workers.events import (
+    JobPhase,
+    JobProgress,
+    Listener,
+    PatientEvent,
+    PatientState,
+    ProgressTracker,
+)
+from healthprep_desktop.workers.job import JobSpec
+
+log = logging.getLogger(__name__)
+
+SHEET_FORMAT = 1  # the layout of a stored sheet's results envelope
+MAX_ATTEMPTS = 3  # per patient, for transient failures (the client already retried each request)
+RETRY_PAUSE = 1.0  # seconds, doubled per attempt
+SINCE_SKEW = timedelta(minutes=5)  # clocks differ: ask for a little more than strictly changed
+_TRANSIENT = (FhirTransportError, ServerError, RateLimited, BrokenProcessPool, TimeoutError)
+
+
+class AuthorizationLost(Exception):
+    """Raised inside a worker when the connection needs a new sign-in."""
+
+
+@dataclass
+class BatchSummary:
+    job_id: int
+    clinic_day: date
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    phase: JobPhase = JobPhase.STARTING
+    failures: dict[str, str] = field(default_factory=dict)  # patient id -> readable reason
+    requests: int = 0
+    seconds: float = 0.0
+    sheet_ids: dict[str, int] = field(default_factory=dict)  # patient id -> stored sheet
+    written_back: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.phase is JobPhase.FINISHED and self.failed == 0
+
+
+def stable_hash(value: Any) -> str:
+    data = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def record_hash(record: PatientRecord) -> str:
+    """What the sheet depends on from the chart: resources and the documents' contents."""
+    resources = sorted(
+        record.resources, key=lambda r: (str(r.get("resourceType")), str(r.get("id")))
+    )
+    docs = sorted((d.reference, d.content_hash, d.method.value) for d in record.documents)
+    return stable_hash({"patient": record.patient, "resources": resources, "documents": docs})
+
+
+def _merge(previous: dict[str, Any], fresh: PatientRecord, patient_unchanged: bool) -> None:
+    """Fold an incremental fetch (only what changed since) into the previous chart."""
+    merged = {
+        (str(r.get("resourceType")), str(r.get("id"))): r for r in previous.get("resources", [])
+    }
+    for r in fresh.resources:
+        merged[(str(r.get("resourceType")), str(r.get("id")))] = r
+    fresh.resources = list(merged.values())
+    if patient_unchanged or not fresh.patient:
+        fresh.patient = previous.get("patient", fresh.patient)
+
+
+def _reason(exc: BaseException) -> str:
+    """A readable failure reason without PHI: our own errors carry no resource content."""
+    if isinstance(exc, NotFound):
+        return "the EHR has no such patient (404)"
+    if isinstance(exc, Forbidden):
+        return "the EHR refused access to this chart (403): check the connection's scopes"
+    if isinstance(exc, RateLimited):
+        return "the EHR kept answering 'too many requests' (429)"
+    if isinstance(exc, ServerError):
+        return f"the EHR had a server error ({exc})"
+    if isinstance(exc, FhirTransportError):
+        return f"network error talking to the EHR ({exc})"
+    if isinstance(exc, FhirHttpError | FhirError):
+        return str(exc)[:300]
+    if isinstance(exc, BrokenProcessPool):
+        return "a background worker process died while preparing this patient"
+    return f"internal error ({type(exc).__name__}); see the log"
+
+
+class BatchJob:
+    def __init__(
+        self,
+        store: Store,
+        spec: JobSpec | None,
+        *,
+        connection: FhirConnection,
+        connection_id: int | None = None,
+        listener: Listener | None = None,
+        job_id: int | None = None,
+        concurrency: int | None = None,
+        cpu: CpuPool | None = None,
+        reconnect_timeout: float | None = None,
+        clinic_name: str = "",
+        tz: str | None = None,
+    ) -> None:
+        if spec is None and job_id is None:
+            raise ValueError("give a job spec for a new job, or the id of a stored job")
+        self.store = store
+        self.spec = spec
+        self.connection = connection
+        self.connection_id = connection_id
+        self.job_id = job_id
+        self.listener = listener
+        self._concurrency = concurrency
+        self._cpu = cpu
+        self._own_cpu = cpu is None
+        self._db = StoreExecutor()
+        self._reconnect_timeout = reconnect_timeout
+        self._clinic_name = clinic_name
+        self._tz = tz
+        self._running = asyncio.Event()
+        self._running.set()
+        self._authorized = asyncio.Event()
+        self._authorized.set()
+        self._cancelled = False
+        self._paused = False
+        self._tracker: ProgressTracker | None = None
+        self._summary: BatchSummary | None = None
+        self._practitioners: dict[str, str] = {}
+        self._capabilities: Capabilities | None = None
+
+    # --- control (safe to call from the UI at any time) ----------------------------------------
+
+    def pause(self) -> None:
+        self._paused = True
+        self._running.clear()
+        self._set_phase(JobPhase.PAUSED)
+
+    def resume(self) -> None:
+        self._paused = False
+        self._running.set()
+        if self._authorized.is_set():
+            self._set_phase(JobPhase.PATIENTS)
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._running.set()  # wake paused workers so they can see the flag
+        self._authorized.set()
+
+    def reconnected(self) -> None:
+        """The user signed in again: workers carry on where they stopped."""
+        self._authorized.set()
+        if not self._paused:
+            self._set_phase(JobPhase.PATIENTS)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    @property
+    def waiting_for_reconnect(self) -> bool:
+        return not self._authorized.is_set()
+
+    # --- events ------------------------------------------------------------------------------
+
+    def _emit(self, event: PatientEvent | JobProgress) -> None:
+        if self.listener is None:
+            return
+        try:
+            self.listener(event)
+        except Exception:  # a broken listener must not stop the batch
+            log.exception("progress listener failed")
+
+    def _progress(self, message: str = "") -> None:
+        if self._tracker is not None:
+            self._emit(self._tracker.snapshot(message))
+
+    def _set_phase(self, phase: JobPhase, message: str = "") -> None:
+        if self._tracker is not None:
+            self._tracker.phase = phase
+            if self._summary is not None:
+                self._summary.phase = phase
+            self._progress(message)
+
+    def _patient(self, patient_id: str, state: PatientState, **kw: Any) -> None:
+        assert self.job_id is not None
+        self._emit(PatientEvent(str(self.job_id), patient_id, state, **kw))
+
+    # --- the run -----------------------------------------------------------------------------
+
+    async def run(self) -> BatchSummary:
+        started = time.monotonic()
+        scope: TenantScope | None = None
+        try:
+            scope, patients, params = await self._prepare_job()
+            assert self.job_id is not None and self._summary is not None
+            await self._run_patients(scope, patients, params)
+        finally:
+            if self._own_cpu and self._cpu is not None:
+                await asyncio.get_running_loop().run_in_executor(None, self._cpu.shutdown)
+            self._db.shutdown()
+        summary = self._summary
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    async def _prepare_job(self) -> tuple[TenantScope, list[str], dict[str, Any]]:
+        db = self._db
+        if self.job_id is None:
+            assert self.spec is not None
+            spec = self.spec
+            scope = await db.call(self.store.tenant, spec.tenant_id)
+            today = datetime.now(UTC).date()
+            clinic_day = spec.clinic_date or spec.as_of or today
+            self._tracker = ProgressTracker(job_id="new")
+            self._summary = BatchSummary(job_id=0, clinic_day=clinic_day)
+            self._set_phase(JobPhase.SCHEDULE, "reading the schedule")
+            visits, patient_ids = await self._resolve_patients(spec)
+            params: dict[str, Any] = {
+                "spec": spec.to_json(),
+                "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "visits": {v.patient_id: _visit_json(v) for v in visits},
+            }
+            job = await db.call(
+                scope.jobs.create,
+                clinic_day,
+                connection_id=self.connection_id,
+                params=params,
+                patient_ids=patient_ids,
+            )
+            self.job_id = job.id
+        else:
+            tenant_id = self.spec.tenant_id if self.spec else None
+            if tenant_id is None:
+                raise ValueError("resuming a job needs the tenant: pass its JobSpec")
+            scope = await db.call(self.store.tenant, tenant_id)
+            found = await db.call(scope.jobs.get, self.job_id)
+            if found is None:
+                raise ValueError(f"there is no job {self.job_id} in this clinic")
+            job = found
+            params = job.params
+            self.spec = JobSpec.from_json(params["spec"])
+            if self.connection_id is None:
+                self.connection_id = job.connection_id
+        stored = await db.call(scope.jobs.patients, job.id)
+        patients = [p.patient_id for p in stored]
+        self._summary = BatchSummary(job_id=job.id, clinic_day=job.clinic_day)
+        self._tracker = ProgressTracker(job_id=str(job.id), total=len(patients))
+        already = [p for p in stored if p.state is StoredState.DONE]
+        self._tracker.skipped = 0
+        self._tracker.done = len(already)
+        self._summary.total = len(patients)
+        self._summary.done = len(already)
+        for p in already:
+            self._patient(p.patient_id, PatientState.DONE)
+        await db.call(scope.jobs.set_state, job.id, JobState.RUNNING)
+        return scope, [p.patient_id for p in stored if p.state is not StoredState.DONE], params
+
+    async def _resolve_patients(self, spec: JobSpec) -> tuple[list[ScheduledVisit], list[str]]:
+        client = self.connection.client
+        if spec.clinic_date is not None:
+            visits = await fetch_schedule(
+                client, spec.clinic_date, practitioner=spec.practitioner, location=spec.location
+            )
+            return visits, unique_patients(visits)
+        if spec.patient_ids:
+            return [], list(dict.fromkeys(spec.patient_ids))
+        ids: list[str] = []
+        async for page in client.search_pages("Patient", [("_elements", "id"), ("_count", 500)]):
+            ids.extend(str(r["id"]) for r in page.resources if r.get("id"))
+        return [], list(dict.fromkeys(ids))
+
+    def _default_concurrency(self) -> int:
+        rate = self.connection.config.rate_limit
+        return max(1, min(64, rate.max_connections_hint()))
+
+    async def _run_patients(
+        self, scope: TenantScope, patients: list[str], params: dict[str, Any]
+    ) -> None:
+        assert self._tracker is not None and self._summary is not None and self.job_id is not None
+        tracker = self._tracker
+        settings = await self._db.call(Settings, self.store)
+        options = await self._db.call(_job_options, settings, scope)
+        concurrency = self._concurrency or options.pop("concurrency", None) or 0
+        concurrency = concurrency or self._default_concurrency()
+        if self._cpu is None:
+            self._cpu = CpuPool()
+        with contextlib.suppress(FhirError):
+            self._capabilities = await self.connection.capabilities()
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for pid in patients:
+            queue.put_nowait(pid)
+            self._patient(pid, PatientState.PENDING)
+        tracker.start()
+        self._set_phase(JobPhase.PATIENTS)
+        context = _RunContext(scope=scope, params=params, options=options)
+
+        async def worker() -> None:
+            while not self._cancelled:
+                await self._running.wait()
+                await self._authorized.wait()
+                if self.cancelled:  # cancel() wakes paused workers; they must stop here
+                    return
+                try:
+                    pid = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                tracker.in_flight += 1
+                try:
+                    await self._one_patient(context, pid)
+                except AuthorizationLost:
+                    queue.put_nowait(pid)  # not this patient's fault: it goes back in line
+                    await self._lose_authorization(scope, pid)
+                finally:
+                    tracker.in_flight -= 1
+
+        ticker = asyncio.create_task(self._tick())
+        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(patients)))]
+        try:
+            await asyncio.gather(*workers)
+        except asyncio.CancelledError:
+            self._cancelled = True
+            raise
+        finally:
+            for w in workers:
+                w.cancel()
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await self._finish_job(scope)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self._progress()
+
+    async def _lose_authorization(self, scope: TenantScope, patient_id: str) -> None:
+        if self._authorized.is_set():
+            self._authorized.clear()
+            self._set_phase(JobPhase.RECONNECT, "the EHR sign-in expired: reconnect to continue")
+            await self._db.call(
+                scope.audit,
+                AuditAction.REFRESH_FAILURE,
+                outcome=Outcome.FAILURE,
+                detail="batch paused: connection needs a new sign-in",
+            )
+        self._patient(patient_id, PatientState.PENDING, reason="waiting for reconnect")
+        if self._reconnect_timeout is not None:
+            try:
+                await asyncio.wait_for(self._authorized.wait(), self._reconnect_timeout)
+            except TimeoutError:
+                self._cancelled = True  # headless: nobody can sign in; the job stays resumable
+                self._authorized.set()
+
+    async def _finish_job(self, scope: TenantScope) -> None:
+        assert self.job_id is not None and self._summary is not None
+        summary = self._summary
+        counts = await self._db.call(scope.jobs.counts, self.job_id)
+        unfinished = counts[StoredState.PENDING] + counts[StoredState.RUNNING]
+        waiting = self._tracker is not None and self._tracker.phase is JobPhase.RECONNECT
+        if unfinished:
+            # Stopped early (cancelled, or nobody signed in again): the job stays resumable.
+            state = JobState.CANCELLED
+            phase = JobPhase.RECONNECT if waiting else JobPhase.CANCELLED
+        elif counts[StoredState.FAILED] and not counts[StoredState.DONE]:
+            state, phase = JobState.FAILED, JobPhase.FINISHED
+        else:
+            state, phase = JobState.DONE, JobPhase.FINISHED
+        await self._db.call(scope.jobs.set_state, self.job_id, state)
+        summary.requests = self.connection.client.stats.requests
+        self._set_phase(phase)
+
+    # --- one patient -------------------------------------------------------------------------
+
+    async def _one_patient(self, ctx: _RunContext, patient_id: str) -> None:
+        assert self.job_id is not None and self._tracker is not None and self._summary is not None
+        scope, db = ctx.scope, self._db
+        await db.call(scope.jobs.start_patient, self.job_id, patient_id)
+        last_error: BaseException | None = None
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if self._cancelled:
+                await db.call(
+                    scope.jobs.finish_patient, self.job_id, patient_id, StoredState.PENDING
+                )
+                return
+            try:
+                state, hashes, summary = await self._prepare(ctx, patient_id)
+            except (ReauthenticationRequired, Unauthorized, AuthError) as exc:
+                await db.call(
+                    scope.jobs.finish_patient, self.job_id, patient_id, StoredState.PENDING
+                )
+                raise AuthorizationLost() from exc
+            except _TRANSIENT as exc:
+                last_error = exc
+                log.info("patient attempt %d failed: %s", attempt, type(exc).__name__)
+                if attempt < MAX_ATTEMPTS:
+                    await asyncio.sleep(RETRY_PAUSE * 2 ** (attempt - 1))
+                continue
+            except Exception as exc:
+                last_error = exc
+                if not isinstance(exc, FhirError):
+                    log.exception("preparing a patient failed")
+                break
+            await db.call(
+                scope.jobs.finish_patient,
+                self.job_id,
+                patient_id,
+                StoredState.DONE,
+                hashes=hashes,
+            )
+            if state is PatientState.SKIPPED:
+                self._tracker.skipped += 1
+                self._summary.skipped += 1
+            else:
+                self._tracker.done += 1
+                self._summary.done += 1
+            self._tracker.finished_one()
+            self._patient(patient_id, state, summary=summary)
+            self._progress()
+            return
+        reason = _reason(last_error) if last_error else "unknown failure"
+        await db.call(
+            scope.jobs.finish_patient, self.job_id, patient_id, StoredState.FAILED, reason=reason
+        )
+        await db.call(
+            scope.audit,
+            AuditAction.FETCH,
+            patient_id=patient_id,
+            outcome=Outcome.FAILURE,
+            detail=f"job {self.job_id}: {type(last_error).__name__}",
+        )
+        self._tracker.failed += 1
+        self._tracker.finished_one()
+        self._summary.failed += 1
+        self._summary.failures[patient_id] = reason
+        self._patient(patient_id, PatientState.FAILED, reason=reason)
+        self._progress()
+
+    async def _prepare(
+        self, ctx: _RunContext, patient_id: str
+    ) -> tuple[PatientState, dict[str, str], dict[str, int]]:
+        assert self.job_id is not None and self.spec is not None and self._cpu is not None
+        scope, db, spec = ctx.scope, self._db, self.spec
+        clinic_day = self._summary.clinic_day if self._summary else date.today()
+        as_of = spec.screening_date(clinic_day)
+        conn_id = self.connection_id or 0
+
+        # 1. Fetch (incrementally when we have the last chart and nothing forces a full read).
+        self._patient(patient_id, PatientState.FETCHING)
+        previous = None if spec.force else await db.call(scope.records.get, conn_id, patient_id)
+        since = None
+        if previous is not None:
+            since = datetime.fromisoformat(previous.fetched_at) - SINCE_SKEW
+        fetched = await fetch_patient_record(
+            self.connection.client,
+            patient_id,
+            capabilities=self._capabilities,
+            since=since,
+            etags=previous.etags if previous else None,
+            source=self.connection.config.name,
+        )
+        record = fetched.record
+        prior_docs: dict[str, dict[str, Any]] = {}
+        if previous is not None:
+            _merge(previous.record, record, fetched.report.patient_unchanged)
+            prior_docs = {d["reference"]: d for d in previous.record.get("documents", [])}
+        await db.call(
+            scope.audit,
+            AuditAction.FETCH,
+            patient_id=patient_id,
+            detail=f"job {self.job_id}: {fetched.report.resources} resources, "
+            f"{fetched.report.requests} requests ({fetched.report.strategy})",
+        )
+
+        # 2. Document text: the cache first, the process pool for the rest.
+        self._patient(patient_id, PatientState.EXTRACTING)
+        record.documents = await self._documents(ctx, record, fetched, prior_docs)
+
+        # 3. Unchanged chart, library and settings: the stored sheet stands.
+        hashes = {
+            "record": record_hash(record),
+            "library": ctx.library_hash,
+            "as_of": as_of.isoformat(),
+            "options": ctx.options_hash,
+        }
+        dismissed = await db.call(_dismissed_pairs, scope, patient_id)
+        hashes["dismissed"] = stable_hash(sorted(dismissed))
+        stored_doc = {
+            "patient": record.patient,
+            "resources": record.resources,
+            "documents": [
+                {
+                    "reference": d.reference,
+                    "content_hash": d.content_hash,
+                    "title": d.title,
+                    "date": d.date.isoformat() if d.date else None,
+                    "content_type": d.content_type,
+                }
+                for d in record.documents
+            ],
+        }
+        await db.call(
+            scope.records.put,
+            conn_id,
+            patient_id,
+            fetched_at=(record.fetched_at or datetime.now(UTC)).isoformat(),
+            etags=fetched.report.etags,
+            record=stored_doc,
+            record_hash=hashes["record"],
+        )
+        if not spec.force:
+            latest = await db.call(scope.sheets.latest, patient_id, clinic_day)
+            envelope = latest.info.results if latest else None
+            if isinstance(envelope, dict) and envelope.get("hashes") == hashes:
+                if self._summary is not None:
+                    self._summary.sheet_ids[patient_id] = latest.info.id if latest else 0
+                if spec.write_back:
+                    await self._write_back(ctx, patient_id, envelope.get("text"), latest.pdf)  # type: ignore[union-attr]
+                return PatientState.SKIPPED, hashes, dict(envelope.get("summary") or {})
+
+        # 4. Screen and render, off the event loop.
+        self._patient(patient_id, PatientState.SCREENING)
+        preset = preset_for(self.connection.config.vendor)
+        task = PrepareTask(
+            record=record,
+            as_of=as_of,
+            generated_at=datetime.fromisoformat(ctx.params["generated_at"]),
+            library_json=ctx.library_json,
+            library_hash=ctx.library_hash,
+            due_soon_days=ctx.options.get("due_soon_days"),
+            dismissed=tuple(sorted(dismissed)),
+            appointment=await self._appointment(ctx, patient_id),
+            clinic_name=self._clinic_name,
+            cutoffs=ctx.cutoffs,
+            tz=self._tz,
+            want_text=spec.write_back and preset.writeback_content_type == "text/plain",
+        )
+        output: PrepareOutput = await self._cpu.run(prepare_patient, task)
+        await db.call(
+            scope.audit,
+            AuditAction.SCREEN,
+            patient_id=patient_id,
+            detail=f"job {self.job_id}: {len(output.results)} screenings",
+        )
+
+        # 5. Store (encrypted) and audit.
+        self._patient(patient_id, PatientState.STORING)
+        envelope = {
+            "format": SHEET_FORMAT,
+            "hashes": hashes,
+            "as_of": as_of.isoformat(),
+            "summary": output.summary,
+            "results": [r.to_json() for r in output.results],
+            "warnings": list(record.warnings),
+            "text": output.text,
+        }
+        info = await db.call(
+            scope.sheets.save, patient_id, clinic_day, output.pdf, envelope, job_id=self.job_id
+        )
+        if self._summary is not None:
+            self._summary.sheet_ids[patient_id] = info.id
+        await db.call(
+            scope.audit,
+            AuditAction.GENERATE_SHEET,
+            patient_id=patient_id,
+            resource_ids=(f"sheet/{info.id}",),
+            detail=f"job {self.job_id}",
+        )
+
+        # 6. Write back, at most once per content (the ledger remembers).
+        if spec.write_back:
+            await self._write_back(ctx, patient_id, output.text, output.pdf)
+        return PatientState.DONE, hashes, output.summary
+
+    async def _write_back(
+        self, ctx: _RunContext, patient_id: str, text: str | None, pdf: bytes
+    ) -> None:
+        assert self.spec is not None and self._summary is not None
+        self._patient(patient_id, PatientState.WRITING_BACK)
+        config = self.connection.config
+        preset = preset_for(config.vendor)
+        visit = ctx.params.get("visits", {}).get(patient_id) or {}
+        doc = PrepSheetDocument(
+            patient_id=patient_id,
+            sheet_key=f"prep-sheet/{self._summary.clinic_day.isoformat()}",
+            title=f"Pre-visit prep sheet {self._summary.clinic_day.isoformat()}",
+            text=text,
+            pdf=None if preset.writeback_content_type == "text/plain" else pdf,
+            encounter_id=visit.get("encounter"),
+        )
+        result = await write_back(
+            self.connection.client,
+            doc,
+            ledger=StoreLedger(ctx.scope),
+            tenant=ctx.scope.id,
+            connection=config.name,
+            content_type=preset.writeback_content_type,
+            single_attachment=preset.writeback_single_attachment,
+            require_encounter=False,
+            audit=StoreAudit(self.store),
+        )
+        if result.outcome in ("created", "replaced"):
+            self._summary.written_back += 1
+
+    async def _documents(
+        self,
+        ctx: _RunContext,
+        record: PatientRecord,
+        fetched: FetchResult,
+        prior: dict[str, dict[str, Any]],
+    ) -> list[DocumentText]:
+        assert self._cpu is not None
+        cache = ctx.scope.text_cache
+        out: dict[str, DocumentText] = {}
+        jobs: list[ExtractJob] = []
+        warnings: dict[str, RawDocument] = {}
+        for raw in fetched.documents:
+            if raw.data is None:
+                if raw.not_modified and raw.reference in prior:
+                    prior_doc = prior[raw.reference]
+                    text = await self._db.call(cache.get, prior_doc["content_hash"])
+                    if text is not None:
+                        out[raw.reference] = _doc_from_prior(prior_doc, text)
+                        continue
+                warnings[raw.reference] = raw
+                continue
+            job = ExtractJob(
+                reference=raw.reference,
+                title=raw.title,
+                date=raw.date,
+                content_type=raw.content_type,
+                data=raw.data,
+                ocr=ctx.ocr,
+            )
+            hit = await self._db.call(from_cache, job, cache)
+            if hit is not None:
+                out[raw.reference] = hit
+            else:
+                jobs.append(job)
+        extracted = await asyncio.gather(*(self._cpu.run(extract_text_job, j) for j in jobs))
+        for doc in extracted:
+            await self._db.call(remember, doc, cache)
+            out[doc.reference] = doc
+        for ref, raw in warnings.items():
+            out[ref] = DocumentText(
+                reference=ref,
+                title=raw.title,
+                date=raw.date,
+                content_type=raw.content_type,
+                content_hash="",
+                text="",
+                method=TextMethod.NONE,
+                warning=raw.warning or "the attachment could not be fetched",
+            )
+        # An incremental fetch returns only changed DocumentReferences; the others are still in
+        # the merged chart and their text is in the cache.
+        still_there = {
+            f"DocumentReference/{r.get('id')}"
+            for r in record.resources
+            if r.get("resourceType") == "DocumentReference"
+        }
+        for ref, prior_doc in prior.items():
+            if ref not in out and ref in still_there:
+                text = await self._db.call(cache.get, prior_doc["content_hash"])
+                if text is not None:
+                    out[ref] = _doc_from_prior(prior_doc, text)
+        return [out[k] for k in sorted(out)]
+
+    async def _appointment(self, ctx: _RunContext, patient_id: str) -> Appointment | None:
+        visit = ctx.params.get("visits", {}).get(patient_id)
+        if not visit:
+            return None
+        provider = None
+        for ref in visit.get("practitioners", []):
+            provider = await self._practitioner_name(ref)
+            if provider:
+                break
+        start = None
+        if visit.get("start"):
+            with contextlib.suppress(ValueError):
+                start = datetime.fromisoformat(visit["start"].replace("Z", "+00:00"))
+        return Appointment(
+            start=start, provider=provider, location=None, reason=visit.get("description")
+        )
+
+    async def _practitioner_name(self, reference: str) -> str | None:
+        if reference in self._practitioners:
+            return self._practitioners[reference] or None
+        name = ""
+        try:
+            kind, _, pid = reference.partition("/")
+            res = await self.connection.client.read(kind or "Practitioner", pid)
+            names = res.get("name") or []
+            if names:
+                n = names[0]
+                name = (
+                    n.get("text")
+                    or " ".join(
+                        [*(n.get("prefix") or []), *(n.get("given") or []), n.get("family") or ""]
+                    ).strip()
+                )
+        except FhirError:
+            name = ""
+        self._practitioners[reference] = name
+        return name or None
+
+
+@dataclass
+class _RunContext:
+    scope: TenantScope
+    params: dict[str, Any]
+    options: dict[str, Any]
+    library_json: str | None = None
+    library_hash: str = ""
+    options_hash: str = ""
+    cutoffs: SectionCutoffs = field(default_factory=SectionCutoffs)
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+
+    def __post_init__(self) -> None:
+        custom = self.options.pop("library_json", None)
+        self.library_json = custom
+        source = custom if custom is not None else default_library_path().read_text("utf-8")
+        self.library_hash = hashlib.sha256(source.encode("utf-8")).hexdigest()
+        self.cutoffs = SectionCutoffs(
+            labs=self.options.get("labs_months"),
+            imaging=self.options.get("imaging_months"),
+            consults=self.options.get("consults_months"),
+            hospital_stays=self.options.get("hospital_months"),
+            documents=self.options.get("documents_months"),
+        )
+        self.ocr = OcrSettings(
+            enabled=bool(self.options.get("ocr_enabled", True)),
+            max_pages=int(self.options.get("ocr_page_cap", 10)),
+        )
+        self.options_hash = stable_hash(self.options)
+
+
+def _job_options(settings: Settings, scope: TenantScope) -> dict[str, Any]:
+    """The clinic's settings that shape a sheet (part of the rerun hash)."""
+    items: dict[str, Setting[Any]] = {
+        "due_soon_days": DUE_SOON_DAYS,
+        "labs_months": LABS_MONTHS,
+        "imaging_months": IMAGING_MONTHS,
+        "consults_months": CONSULTS_MONTHS,
+        "hospital_months": HOSPITAL_MONTHS,
+        "documents_months": DOCUMENTS_MONTHS,
+        "ocr_enabled": OCR_ENABLED,
+        "ocr_page_cap": OCR_PAGE_CAP,
+        "concurrency": CONCURRENCY,
+    }
+    return {key: settings.get(item, _scope_for(item, scope)) for key, item in items.items()}
+
+
+def _scope_for(item: Any, scope: TenantScope) -> TenantScope | None:
+    return scope if item.scope is Scope.TENANT else None
+
+
+def _dismissed_pairs(scope: TenantScope, patient_id: str) -> list[tuple[str, str]]:
+    return [
+        (d.screening_id, d.evidence_reference) for d in scope.dismissals.all(patient_id=patient_id)
+    ]
+
+
+def _doc_from_prior(prior: dict[str, Any], text: str) -> DocumentText:
+    return DocumentText(
+        reference=prior["reference"],
+        title=prior.get("title") or "",
+        date=date.fromisoformat(prior["date"]) if prior.get("date") else None,
+        content_type=prior.get("content_type") or "",
+        content_hash=prior["content_hash"],
+        text=text,
+        method=TextMethod.TEXT_LAYER,
+    )
+
+
+def _visit_json(visit: ScheduledVisit) -> dict[str, Any]:
+    return {
+        "appointment": visit.appointment_id,
+        "start": visit.start,
+        "practitioners": list(visit.practitioners),
+        "locations": list(visit.locations),
+        "description": visit.description,
+    }
+
+
+def summary_to_json(summary: BatchSummary) -> dict[str, Any]:
+    return {
+        "job_id": summary.job_id,
+        "clinic_day": summary.clinic_day.isoformat(),
+        "total": summary.total,
+        "done": summary.done,
+        "skipped": summary.skipped,
+        "failed": summary.failed,
+        "phase": summary.phase.value,
+        "failures": summary.failures,
+        "requests": summary.requests,
+        "seconds": round(summary.seconds, 3),
+        "written_back": summary.written_back,
+    }
+
+
+__all__: Sequence[str] = (
+    "BatchJob",
+    "BatchSummary",
+    "record_hash",
+    "summary_to_json",
+)

@@ -1,0 +1,37 @@
+"""A stored connection, opened: tokens, secrets, ledger and audit all live in the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from healthprep_desktop.fhir.config import ConnectionConfig
+from healthprep_desktop.fhir.session import FhirConnection
+from healthprep_desktop.fhir.store_adapters import (
+    StoreAudit,
+    StoreSecrets,
+    StoreTokenStore,
+    config_from_store,
+)
+from healthprep_desktop.store import Store
+from healthprep_desktop.store.errors import RecordNotFoundError
+
+
+def connection_config(store: Store, tenant_id: str, connection_id: int) -> ConnectionConfig:
+    row = store.tenant(tenant_id).connections.get(connection_id)
+    if row is None:
+        raise RecordNotFoundError(f"connection {connection_id} does not exist in this clinic")
+    return config_from_store(row)
+
+
+def open_connection(
+    store: Store, tenant_id: str, connection_id: int, **options: Any
+) -> FhirConnection:
+    """``options`` go to FhirConnection (validate, keep_invalid, on_invalid, transport)."""
+    return FhirConnection(
+        connection_config(store, tenant_id, connection_id),
+        tenant=tenant_id,
+        tokens=StoreTokenStore(store),
+        secrets=StoreSecrets(store),
+        audit=StoreAudit(store),
+        **options,
+    )

@@ -1,0 +1,129 @@
+"""The demo clinic: the embedded SMART-on-FHIR sandbox with a synthetic clinic, started
+in-process, and a connection to it that signs in through the real loopback login flow.
+
+Used by "Try the demo clinic" in the window, ``batch --demo``, the self-test and benchmarks.
+Demo data is synthetic; the demo client is the sandbox's public PKCE client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import httpx
+
+from healthprep_desktop.fhir.config import (
+    AuthMethod,
+    ConnectionConfig,
+    RateLimitConfig,
+    Vendor,
+)
+from healthprep_desktop.fhir.presets import user_read_scopes
+from healthprep_desktop.fhir.session import FhirConnection
+from healthprep_desktop.fhir.store_adapters import config_for_store
+from healthprep_desktop.fhir.tokens import TokenSet
+from healthprep_desktop.sandbox.clinic import SyntheticClinic
+from healthprep_desktop.sandbox.config import (
+    DEMO_PUBLIC_CLIENT,
+    FaultConfig,
+    OrgConfig,
+    SandboxConfig,
+    demo_clients,
+)
+from healthprep_desktop.sandbox.server import SandboxServer
+from healthprep_desktop.store import Store
+
+DEMO_CONNECTION = "Demo clinic (sandbox)"
+DEMO_TENANT = "Demo Family Practice"
+DEMO_SCOPES = (
+    "openid",
+    "fhirUser",
+    "offline_access",
+    *user_read_scopes(),
+    "user/DocumentReference.write",
+)
+
+
+async def follow_authorize_redirects(url: str) -> None:
+    """Stand-in for the browser: the demo's authorization server approves automatically, so
+    following its redirects lands on our loopback listener exactly as a browser would."""
+    async with httpx.AsyncClient(follow_redirects=True, timeout=30.0) as client:
+        await client.get(url)
+
+
+@dataclass
+class DemoClinic:
+    patients: int = 500
+    seed: int = 1
+    clinic_day: date | None = None  # the synthetic history is written relative to this day
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    client_rate: float = 0.0  # requests/s the app allows itself (0 = unlimited)
+    client_concurrency: int = 16
+    server: SandboxServer | None = None
+
+    def __post_init__(self) -> None:
+        reference = self.clinic_day or date.today()
+        self.clinic = SyntheticClinic(
+            seed=self.seed, patients=self.patients, reference_date=reference
+        )
+        config = SandboxConfig(
+            orgs=[OrgConfig("demo", name=DEMO_TENANT, clients=demo_clients(), source=self.clinic)],
+            auto_approve=True,
+            faults=self.faults,
+        )
+        self.server = SandboxServer(config)
+
+    def start(self) -> DemoClinic:
+        assert self.server is not None
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    def __enter__(self) -> DemoClinic:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        return self.server.base_url()
+
+    def connection_config(self) -> ConnectionConfig:
+        return ConnectionConfig(
+            name=DEMO_CONNECTION,
+            base_url=self.base_url,
+            vendor=Vendor.GENERIC,
+            auth_method=AuthMethod.SMART_PUBLIC_PKCE,
+            client_id=DEMO_PUBLIC_CLIENT,
+            scopes=DEMO_SCOPES,
+            rate_limit=RateLimitConfig(
+                requests_per_second=self.client_rate,
+                max_concurrency=self.client_concurrency,
+            ),
+        )
+
+    def ensure_connection(self, store: Store, tenant_id: str) -> int:
+        """The demo connection in this clinic, pointed at this run's sandbox (its port changes
+        from run to run). Returns the connection id."""
+        scope = store.tenant(tenant_id)
+        config = self.connection_config()
+        existing = scope.connections.by_name(DEMO_CONNECTION)
+        if existing is None:
+            return scope.connections.add(
+                DEMO_CONNECTION,
+                Vendor.GENERIC.value,
+                config.base_url,
+                config=config_for_store(config),
+            ).id
+        scope.connections.update(
+            existing.id, base_url=config.base_url, config=config_for_store(config)
+        )
+        return existing.id
+
+    async def login(self, connection: FhirConnection) -> TokenSet:
+        return await connection.login_interactive(open_url=follow_authorize_redirects)

@@ -1,0 +1,347 @@
+"""Everything the headless ``batch`` command sets up around a BatchJob: the store, the clinic,
+the connection (demo, saved or one-off), the sign-in, the progress bar and the exports."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, Vendor
+from healthprep_desktop.fhir.errors import AuthError, FhirError
+from healthprep_desktop.fhir.loopback import open_system_browser, print_url
+from healthprep_desktop.fhir.presets import user_read_scopes
+from healthprep_desktop.fhir.session import FhirConnection
+from healthprep_desktop.fhir.store_adapters import config_for_store
+from healthprep_desktop.screening.sheet import render_day
+from healthprep_desktop.store import AuditAction, Store, StoreError, TenantScope
+from healthprep_desktop.workers.batch import BatchJob, BatchSummary, summary_to_json
+from healthprep_desktop.workers.cli import demo_home, next_clinic_day, write_json
+from healthprep_desktop.workers.connections import open_connection
+from healthprep_desktop.workers.demo import DEMO_TENANT, DemoClinic
+from healthprep_desktop.workers.job import JobSpec
+from healthprep_desktop.workers.terminal import TerminalProgress
+
+CLI_TENANT = "Command line"
+
+
+class SessionError(Exception):
+    """Something to tell the user plainly (no traceback)."""
+
+
+def _secret_from_env(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise SessionError(f"{what}: set {name} in the environment (never on the command line)")
+    return value
+
+
+def _one_off_config(args: argparse.Namespace) -> tuple[ConnectionConfig, dict[str, str]]:
+    """A connection for --fhir-url: its config and the secrets to keep with it."""
+    url = args.fhir_url.rstrip("/")
+    scopes = tuple(args.scopes.split()) if args.scopes else None
+    secrets: dict[str, str] = {}
+    auth = args.auth
+    if auth == "none":
+        method = AuthMethod.NONE
+    elif auth == "basic":
+        method = AuthMethod.BASIC
+        secrets["password"] = _secret_from_env("HEALTHPREP_PASSWORD", "--auth basic")
+    elif auth == "bearer":
+        method = AuthMethod.API_KEY
+        token = _secret_from_env("HEALTHPREP_BEARER_TOKEN", "--auth bearer")
+        secrets["api_key"] = f"Bearer {token}"
+    elif auth == "smart":
+        method = AuthMethod.SMART_PUBLIC_PKCE
+    else:
+        method = AuthMethod.SMART_BACKEND_SERVICES
+    if method.is_smart and not args.client_id:
+        raise SessionError(f"--auth {auth} needs --client-id (the app's registration)")
+    if scopes is None and method.is_smart:
+        prefix = "system" if method is AuthMethod.SMART_BACKEND_SERVICES else "user"
+        base = ("openid", "fhirUser", "offline_access") if prefix == "user" else ()
+        reads = (
+            user_read_scopes()
+            if prefix == "user"
+            else tuple(s.replace("user/", "system/", 1) for s in user_read_scopes())
+        )
+        write = (f"{prefix}/DocumentReference.write",) if args.write_back else ()
+        scopes = (*base, *reads, *write)
+    config = ConnectionConfig(
+        name=f"one-off {url}",
+        base_url=url,
+        vendor=Vendor.GENERIC,
+        auth_method=method,
+        client_id=args.client_id,
+        scopes=scopes or (),
+        username=args.username,
+        api_key_header="Authorization",
+    )
+    return config, secrets
+
+
+class HeadlessSession:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.store: Store | None = None
+        self.demo: DemoClinic | None = None
+        self.scope: TenantScope | None = None
+        self.connection: FhirConnection | None = None
+        self.connection_id: int | None = None
+        self.progress = TerminalProgress()
+        self._demo_home: Path | None = None
+        self.clinic_day: date = args.date or next_clinic_day(date.today())
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> HeadlessSession:
+        return cls(args)
+
+    async def __aenter__(self) -> HeadlessSession:
+        try:
+            await self._open()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.connection is not None:
+            await self.connection.aclose()
+        if self.demo is not None:
+            await asyncio.to_thread(self.demo.stop)
+        if self.store is not None:
+            self.store.close()
+        if self._demo_home is not None:
+            shutil.rmtree(self._demo_home, ignore_errors=True)
+
+    async def _open(self) -> None:
+        args = self.args
+        if args.demo:
+            await self._open_demo()
+        else:
+            self.store = self._open_user_store()
+            if args.fhir_url:
+                self._one_off()
+            else:
+                self._saved()
+        assert self.store is not None and self.scope is not None and self.connection_id
+        self.connection = open_connection(self.store, self.scope.id, self.connection_id)
+        await self._sign_in_if_needed()
+
+    async def _open_demo(self) -> None:
+        args = self.args
+        self._demo_home = demo_home()
+        # Synthetic data in a throwaway store whose key never leaves this process.
+        self.store = Store.open_ephemeral(self._demo_home / "demo.db")
+        tenant = self.store.create_tenant(DEMO_TENANT)
+        self.scope = self.store.tenant(tenant.id)
+        self.demo = DemoClinic(patients=args.patients_in_demo, clinic_day=self.clinic_day)
+        print(f"Starting the demo clinic ({args.patients_in_demo} synthetic patients)...")
+        await asyncio.to_thread(self.demo.start)
+        self.connection_id = self.demo.ensure_connection(self.store, tenant.id)
+
+    def _open_user_store(self) -> Store:
+        from healthprep_desktop.store.cli import open_for_cli
+
+        store = open_for_cli(self.args, create=True)
+        if store is None:
+            raise SessionError("the local store could not be opened (see above)")
+        return store
+
+    def _find_tenant(self, wanted: str | None) -> TenantScope:
+        assert self.store is not None
+        tenants = self.store.tenants()
+        if wanted:
+            for t in tenants:
+                if wanted in (t.id, t.name):
+                    return self.store.tenant(t.id)
+            raise SessionError(f"no clinic called {wanted!r} in the local store")
+        if len(tenants) == 1:
+            return self.store.tenant(tenants[0].id)
+        raise SessionError("several clinics are set up: say which with --tenant")
+
+    def _saved(self) -> None:
+        args = self.args
+        self.scope = self._find_tenant(args.tenant)
+        if args.resume and not args.connection:
+            job = self.scope.jobs.get(args.resume)
+            if job is None or job.connection_id is None:
+                raise SessionError(f"no resumable job {args.resume} in this clinic")
+            self.connection_id = job.connection_id
+            return
+        wanted = args.connection
+        for conn in self.scope.connections.all():
+            if wanted in (str(conn.id), conn.name):
+                self.connection_id = conn.id
+                return
+        raise SessionError(f"no connection called {wanted!r} in this clinic")
+
+    def _one_off(self) -> None:
+        assert self.store is not None
+        config, secrets = _one_off_config(self.args)
+        existing = [t for t in self.store.tenants() if t.name == CLI_TENANT]
+        tenant = existing[0] if existing else self.store.create_tenant(CLI_TENANT)
+        if self.args.tenant:
+            self.scope = self._find_tenant(self.args.tenant)
+        else:
+            self.scope = self.store.tenant(tenant.id)
+        found = self.scope.connections.by_name(config.name)
+        if found is None:
+            self.connection_id = self.scope.connections.add(
+                config.name, config.vendor.value, config.base_url, config=config_for_store(config)
+            ).id
+        else:
+            self.connection_id = found.id
+            self.scope.connections.update(found.id, config=config_for_store(config))
+        for kind, value in secrets.items():
+            self.scope.secrets.put(self.connection_id, kind, value)
+
+    async def _sign_in_if_needed(self) -> None:
+        assert self.connection is not None
+        conn = self.connection
+        method = conn.config.auth_method
+        if not method.is_smart or conn.status.is_connected:
+            return
+        try:
+            if self.demo is not None:
+                await self.demo.login(conn)
+            elif method is AuthMethod.SMART_BACKEND_SERVICES:
+                await conn.login_backend_services()
+            elif sys.stdin.isatty() and sys.stdout.isatty():
+                print("Signing in: a browser window opens; come back here when done.")
+                await conn.login_interactive(open_url=_browser_or_print)
+            else:
+                await conn.login_interactive(open_url=print_url)
+        except (AuthError, FhirError) as exc:
+            raise SessionError(f"sign-in failed: {exc}") from exc
+
+    def make_job(self, args: argparse.Namespace) -> BatchJob:
+        assert self.store is not None and self.scope is not None and self.connection is not None
+        spec: JobSpec
+        if args.resume:
+            job = self.scope.jobs.get(args.resume)
+            if job is None:
+                raise SessionError(f"no job {args.resume} in this clinic")
+            spec = JobSpec.from_json(job.params["spec"])
+        else:
+            patients = tuple(p.strip() for p in (args.patients or "").split(",") if p.strip())
+            spec = JobSpec(
+                tenant_id=self.scope.id,
+                connection_id=str(self.connection_id),
+                clinic_date=None if (patients or args.all_patients) else self.clinic_day,
+                practitioner=args.practitioner,
+                location=args.location,
+                patient_ids=patients,
+                all_patients=bool(args.all_patients),
+                as_of=args.as_of,
+                write_back=bool(args.write_back),
+                force=bool(args.force),
+            )
+        return BatchJob(
+            self.store,
+            spec,
+            connection=self.connection,
+            connection_id=self.connection_id,
+            listener=self.progress,
+            job_id=args.resume,
+            concurrency=args.concurrency,
+            reconnect_timeout=0.0,  # nobody can sign in again mid-run in a terminal
+            clinic_name=self.scope.tenant.name,
+            tz=self.demo.clinic.time_zone if self.demo is not None else None,
+        )
+
+    async def export(
+        self, summary: BatchSummary, *, out: Path | None, json_path: Path | None
+    ) -> None:
+        await asyncio.to_thread(self._export, summary, out, json_path)
+
+    def _export(self, summary: BatchSummary, out: Path | None, json_path: Path | None) -> None:
+        assert self.scope is not None
+        scope = self.scope
+        # A resumed or re-run job: the newest sheet per patient of this job's day.
+        newest: dict[str, int] = {}
+        for known in scope.sheets.all(clinic_day=summary.clinic_day):
+            newest[known.patient_id] = max(newest.get(known.patient_id, 0), known.id)
+        wanted = [newest[p] for p in _job_patients(scope, summary.job_id) if p in newest]
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            pdfs: list[bytes] = []
+            for n, sheet_id in enumerate(wanted, start=1):
+                sheet = scope.sheets.get(sheet_id)
+                if sheet is None:
+                    continue
+                # File names carry the order and the FHIR id, never the patient's name.
+                (out / f"{n:03d}-{sheet.info.patient_id}.pdf").write_bytes(sheet.pdf)
+                pdfs.append(sheet.pdf)
+            (out / f"day-{summary.clinic_day.isoformat()}.pdf").write_bytes(render_day(pdfs))
+            scope.audit(
+                AuditAction.EXPORT,
+                resource_ids=tuple(f"sheet/{i}" for i in wanted),
+                detail=f"job {summary.job_id}: {len(pdfs)} sheets exported as PDF files",
+            )
+            print(f"Wrote {len(pdfs)} prep sheets and the day's PDF to {out}")
+        if json_path is not None:
+            patients: list[dict[str, Any]] = []
+            for sheet_id in wanted:
+                info = scope.sheets.info(sheet_id)
+                if info is None:
+                    continue
+                envelope = info.results if isinstance(info.results, dict) else {}
+                patients.append(
+                    {
+                        "patient_id": info.patient_id,
+                        "sheet_id": info.id,
+                        "as_of": envelope.get("as_of"),
+                        "summary": envelope.get("summary", {}),
+                        "screenings": [
+                            {
+                                "id": r.get("screening_id"),
+                                "name": r.get("name"),
+                                "status": r.get("status"),
+                                "reason": r.get("reason"),
+                                "last_done": r.get("last_done"),
+                                "next_due": r.get("next_due"),
+                                "evidence": [e.get("reference") for e in r.get("evidence", [])],
+                                "explanation": r.get("explanation"),
+                                "flags": r.get("flags", []),
+                            }
+                            for r in envelope.get("results", [])
+                        ],
+                    }
+                )
+            failures = [
+                {"patient_id": pid, "reason": reason}
+                for pid, reason in sorted(summary.failures.items())
+            ]
+            write_json(
+                json_path,
+                {"job": summary_to_json(summary), "patients": patients, "failures": failures},
+            )
+            scope.audit(
+                AuditAction.EXPORT,
+                detail=f"job {summary.job_id}: results exported as JSON ({len(patients)})",
+            )
+            print(f"Wrote results for {len(patients)} patients to {json_path}")
+
+
+def _browser_or_print(url: str) -> None:
+    if not open_system_browser(url):
+        print_url(url)
+
+
+def _job_patients(scope: TenantScope, job_id: int) -> list[str]:
+    return [p.patient_id for p in scope.jobs.patients(job_id)]
+
+
+__all__ = ["HeadlessSession", "SessionError", "StoreError"]
