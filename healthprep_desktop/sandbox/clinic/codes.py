@@ -427,7 +427,8 @@ SMOKING_STATUS = _vs(
 PACK_YEARS = _direct(
     "pack_years",
     "Pack-years",
-    (LOINC, "8664-7", "Cigarettes smoked total (pack per year) - Reported"),
+    # 8664-5: the LOINC check digit of 8664 is 5 (8664-7 is not a LOINC code).
+    (LOINC, "8664-5", "Cigarettes smoked total (pack per year) - Reported"),
 )
 CURRENT_SMOKER = _vs(
     "current_smoker", "Smokes tobacco daily", VS.TOBACCO_USER, (SNOMED, "449868002")

@@ -207,8 +207,10 @@ class History:
             self.problem(codes.CKD_3, self.years_ago(1, 5))
         if plan.age >= 40 and self.rng.random() < 0.3:
             self.problem(codes.HYPERLIPIDEMIA, self.years_ago(1, 10))
-            self.prescribe(codes.pick(self.rng, codes.STATINS))
-        if plan.age >= 55 and self.rng.random() < 0.1:
+            statin = codes.pick(self.rng, codes.STATINS)
+            if plan.profile.get("statin") != "due_no_statin":
+                self.prescribe(statin)
+        if plan.ascvd:
             self.problem(codes.CORONARY_DISEASE, self.years_ago(1, 10))
             self.consult("Cardiology", self.days_ago(60, 600))
         if plan.smoking == "current" and plan.age >= 50 and self.rng.random() < 0.35:
@@ -634,9 +636,13 @@ def aaa(h: History, scenario: str) -> None:
 
 def hiv(h: History, scenario: str) -> None:
     if scenario == "complete_hiv_test":
+        # CMS349 counts a test done on or after the 15th birthday (and before the 66th): a
+        # teenager's test is moved to a month after that birthday at the earliest.
+        earliest = years_before(h.plan.birth_date, -15) + timedelta(days=31)
+        when = max(h.years_ago(0.3, 8), min(earliest, h.reference - timedelta(days=110)))
         h.chart.observation(
             codes.HIV_TEST,
-            h.years_ago(0.3, 8),
+            when,
             category=LAB,
             value={"valueCodeableConcept": coded(codes.NEGATIVE)},
         )
@@ -652,6 +658,13 @@ def hepatitis_c(h: History, scenario: str) -> None:
             category=LAB,
             value={"valueCodeableConcept": coded(codes.NEGATIVE)},
         )
+
+
+def statin(h: History, scenario: str) -> None:
+    if scenario == "complete_statin" and not any(
+        m in h.medications for m in (c.text for c in codes.STATINS)
+    ):
+        h.prescribe(codes.pick(h.rng, codes.STATINS))
 
 
 def blood_pressure(h: History, scenario: str) -> None:
@@ -900,6 +913,7 @@ SCENARIOS: dict[str, Callable[[History, str], None]] = {
     "hepatitis_c": hepatitis_c,
     "blood_pressure": blood_pressure,
     "lipids": lipids,
+    "statin": statin,
     "depression": depression,
     "tobacco": tobacco,
     "hba1c": hba1c,

@@ -188,15 +188,25 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "blood_pressure",
-        _anyone(19, 200),
+        # Hypertension moves a patient from BP screening (CMS22, which excludes it) to BP control
+        # (CMS165, 18-85): past 85 a hypertensive patient is eligible for neither.
+        lambda p: p.age >= 19 and not (p.hypertension and p.age >= 85),
         ("complete_bp", "overdue_bp", "due_never", "due_entered_in_error"),
         ("complete_bp",) * 6,
     ),
     Rule(
         "lipids",
-        _anyone(41, 75),
+        # Patients with cardiovascular disease get the statin-therapy variant instead (CMS347).
+        lambda p: 41 <= p.age <= 75 and not p.ascvd,
         ("complete_lipid_panel", "overdue_lipid_panel", "due_never"),
         ("complete_lipid_panel",) * 3,
+    ),
+    Rule(
+        "statin",
+        # CMS347 population 1: clinical ASCVD at any adult age; an active statin order completes.
+        lambda p: p.ascvd and p.age >= 22,
+        ("complete_statin", "due_no_statin"),
+        ("complete_statin",),
     ),
     Rule(
         "depression",
@@ -284,6 +294,7 @@ class PatientPlan:
     pack_years: int
     diabetes: str  # "type1", "type2", "prediabetes", "refuted", "none"
     hypertension: bool
+    ascvd: bool = False  # coronary artery disease on the problem list (CMS347 population 1)
     profile: dict[str, str] = field(default_factory=dict)  # screening key -> scenario
     traits: dict[str, str] = field(default_factory=dict)  # chart facts worth a test's attention
 
@@ -349,6 +360,8 @@ def plan_patients(seed: int, count: int, reference: date, practitioners: int) ->
             elif diabetes_draw < 0.29:
                 diabetes = "refuted"
         hypertension = adult and rng.random() < min(0.7, 0.1 + age / 120)
+        # Drawn last so every earlier draw (and so every earlier plan) stays as it was.
+        ascvd = age >= 55 and rng.random() < 0.1
         plans.append(
             PatientPlan(
                 index=index,
@@ -362,6 +375,7 @@ def plan_patients(seed: int, count: int, reference: date, practitioners: int) ->
                 pack_years=pack_years,
                 diabetes=diabetes,
                 hypertension=hypertension,
+                ascvd=ascvd,
             )
         )
     _deal(plans)
@@ -399,6 +413,8 @@ def _deal(plans: list[PatientPlan]) -> None:
                     break
             else:  # nothing in this round fits the patient's age: the plainest outcome
                 plan.profile[rule.key] = "due_never"
+        if plan.hypertension and plan.age >= 87 and whole_chart is None:
+            plan.profile["blood_pressure"] = "not_eligible_hypertension_over_85"
         if plan.profile.get("tobacco") == "due_never":
             # With no smoking status on the chart, smoking-based eligibility cannot be known.
             plan.profile.pop("lung", None)

@@ -1,0 +1,246 @@
+"""Real FHIR bundles into a sandbox organization, and a clinic source built from them.
+
+Bundles written by other systems (Synthea, EHR exports) use transaction or collection bundles,
+POST entries with ``urn:uuid:`` full URLs, PUT entries with ``Type/id`` URLs, and conditional
+references (``Patient?identifier=sys|val``). Everything is rewritten to plain ``Type/id`` so
+the store and every client see one reference style.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from healthprep_desktop.sandbox.config import JSON
+
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_ID_NAMESPACE = uuid.UUID("6f1d7a52-3c39-4d0e-9a1b-6a8a1c0f5e11")
+SANDBOX_LOCATION_ID = "sandbox-clinic-location"
+
+
+class BundleImportError(ValueError):
+    """A file that is not a FHIR resource or bundle."""
+
+
+def _valid_id(candidate: str) -> str:
+    # Ids outside FHIR's id grammar get a stable replacement rather than being rejected.
+    return candidate if _ID.match(candidate) else str(uuid.uuid5(_ID_NAMESPACE, candidate))
+
+
+def _entry_id(entry: JSON, resource: JSON) -> str:
+    request = entry.get("request") or {}
+    url = str(request.get("url", ""))
+    if request.get("method") == "PUT" and url and "?" not in url:
+        return _valid_id(url.rstrip("/").split("/")[-1])
+    if resource.get("id"):
+        return _valid_id(str(resource["id"]))
+    full = str(entry.get("fullUrl") or "")
+    if full.startswith("urn:uuid:"):
+        return _valid_id(full[len("urn:uuid:") :])
+    if full:
+        return _valid_id(full.rstrip("/").split("/")[-1])
+    return str(uuid.uuid4())
+
+
+def _identifier_keys(resource: JSON) -> Iterator[str]:
+    for ident in resource.get("identifier") or []:
+        if isinstance(ident, dict) and "value" in ident:
+            yield f"{ident.get('system', '')}|{ident['value']}"
+            yield f"|{ident['value']}"
+
+
+def _resolve_conditional(reference: str, by_identifier: dict[str, str]) -> str | None:
+    rtype, _, query = reference.partition("?")
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name == "identifier":
+            key = value if "|" in value else f"|{value}"
+            found = by_identifier.get(f"{rtype}:{key}")
+            if found is not None:
+                return found
+    return None
+
+
+def _rewrite(node: Any, mapping: dict[str, str], by_identifier: dict[str, str]) -> Any:
+    if isinstance(node, list):
+        return [_rewrite(item, mapping, by_identifier) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: JSON = {}
+    for key, value in node.items():
+        if key in ("reference", "url") and isinstance(value, str):
+            if value in mapping:
+                value = mapping[value]
+            elif key == "reference" and "?" in value:
+                value = _resolve_conditional(value, by_identifier) or value
+            out[key] = value
+        else:
+            out[key] = _rewrite(value, mapping, by_identifier)
+    return out
+
+
+def resources_from_bundle(bundle: JSON) -> list[JSON]:
+    """The resources of one Bundle (any type) with ids assigned and references resolved."""
+    if bundle.get("resourceType") != "Bundle":
+        if "resourceType" not in bundle:
+            raise BundleImportError("not a FHIR resource")
+        return [bundle]
+    mapping: dict[str, str] = {}
+    by_identifier: dict[str, str] = {}
+    resources: list[JSON] = []
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or "resourceType" not in resource:
+            continue
+        rtype = str(resource["resourceType"])
+        rid = _entry_id(entry, resource)
+        ref = f"{rtype}/{rid}"
+        full = entry.get("fullUrl")
+        if isinstance(full, str) and full:
+            mapping[full] = ref
+        mapping.setdefault(ref, ref)
+        for key in _identifier_keys(resource):
+            by_identifier.setdefault(f"{rtype}:{key}", ref)
+        resources.append({**resource, "id": rid})
+    return [_rewrite(r, mapping, by_identifier) for r in resources]
+
+
+_URN = re.compile(r'"(urn:uuid:[0-9A-Za-z\-.]+)"')
+_CONDITIONAL = re.compile(r'"reference"\s*:\s*"[A-Za-z]+\?')
+
+
+_COMPACT_ENTRY = re.compile(
+    r'"fullUrl":"(urn:uuid:[^"]+)","resource":\{"resourceType":"([A-Za-z]+)","id":"([^"]+)"'
+)
+
+
+def _fast_bundle(text: str) -> list[JSON] | None:
+    """A compact urn:uuid bundle (Synthea's shape) rewritten as text: map each entry's fullUrl
+    to Type/id, substitute the quoted URNs and parse once; several times faster than walking
+    every element. None when the text is not in that shape (the general path handles it)."""
+    if _CONDITIONAL.search(text):
+        return None
+    entries = _COMPACT_ENTRY.findall(text)
+    if not entries or len(entries) != text.count('"fullUrl"'):
+        return None
+    if any(not _ID.match(rid) for _, _, rid in entries):
+        return None
+    mapping = {full: f"{rtype}/{rid}" for full, rtype, rid in entries}
+    rewritten = _URN.sub(lambda m: f'"{mapping.get(m.group(1), m.group(1))}"', text)
+    bundle = json.loads(rewritten)
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        return None
+    return [
+        e["resource"]
+        for e in bundle.get("entry") or []
+        if isinstance(e, dict)
+        and isinstance(e.get("resource"), dict)
+        and "resourceType" in e["resource"]
+    ]
+
+
+def _load_file(path: Path) -> list[JSON]:
+    if path.suffix == ".ndjson":
+        with path.open(encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    text = path.read_text(encoding="utf-8")
+    fast = _fast_bundle(text)
+    if fast is not None:
+        return fast
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise BundleImportError(f"{path.name}: not a FHIR resource or bundle")
+    return resources_from_bundle(data)
+
+
+def import_paths(paths: Iterable[Path]) -> list[JSON]:
+    """Resources from bundle files and folders of them; a resource that several bundles
+    carry (Synthea repeats shared Practitioners and Organizations) is kept once."""
+    seen: dict[str, JSON] = {}
+    for path in paths:
+        files = sorted([*path.glob("*.json"), *path.glob("*.ndjson")]) if path.is_dir() else [path]
+        for file in files:
+            for resource in _load_file(file):
+                seen.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
+    return list(seen.values())
+
+
+class ImportedClinic:
+    """A clinic source over imported bundles: their resources, and a deterministic schedule
+    drawn from the living patients (imports carry no Appointments)."""
+
+    def __init__(
+        self, paths: Iterable[Path], *, seed: int = 0, per_day: int = 20, tz: str = "-05:00"
+    ) -> None:
+        self._paths = list(paths)
+        loaded = import_paths(self._paths)
+        self._resources: list[JSON] | None = loaded
+        self.seed = seed
+        self.per_day = per_day
+        self.tz = tz
+        self._patients = sorted(
+            r["id"]
+            for r in loaded
+            if r["resourceType"] == "Patient"
+            and not r.get("deceasedDateTime")
+            and not r.get("deceasedBoolean")
+        )
+        self._practitioners = sorted(
+            r["id"] for r in loaded if r["resourceType"] == "Practitioner"
+        )[:4]
+        locations = [r["id"] for r in loaded if r["resourceType"] == "Location"]
+        self._location = sorted(locations)[0] if locations else SANDBOX_LOCATION_ID
+
+    def resources(self) -> list[JSON]:
+        # Handed over once and not kept: the store holds its own compact copy, and keeping
+        # tens of thousands of dicts alive would double the memory for nothing.
+        found = self._resources if self._resources is not None else import_paths(self._paths)
+        self._resources = None
+        if not any(r["resourceType"] == "Location" for r in found):
+            found.append(self._sandbox_location())
+        return found
+
+    def _sandbox_location(self) -> JSON:
+        return {
+            "resourceType": "Location",
+            "id": SANDBOX_LOCATION_ID,
+            "status": "active",
+            "name": "Sandbox Clinic, Suite 100",
+        }
+
+    def schedule(self, day: date) -> list[JSON]:
+        rng = random.Random(f"{self.seed}:{day.isoformat()}")
+        patients = rng.sample(self._patients, min(self.per_day, len(self._patients)))
+        start = datetime(day.year, day.month, day.day, 8, 0)
+        out: list[JSON] = []
+        for n, patient_id in enumerate(patients):
+            begin = start + timedelta(minutes=20 * n)
+            participants: list[JSON] = [
+                {"actor": {"reference": f"Patient/{patient_id}"}, "status": "accepted"},
+                {"actor": {"reference": f"Location/{self._location}"}, "status": "accepted"},
+            ]
+            if self._practitioners:
+                practitioner = self._practitioners[n % len(self._practitioners)]
+                participants.insert(
+                    1,
+                    {"actor": {"reference": f"Practitioner/{practitioner}"}, "status": "accepted"},
+                )
+            out.append(
+                {
+                    "resourceType": "Appointment",
+                    "id": f"appt-{day:%Y%m%d}-{n:03d}",
+                    "status": "booked",
+                    "description": "Office visit",
+                    "start": begin.strftime("%Y-%m-%dT%H:%M:00") + self.tz,
+                    "end": (begin + timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:00") + self.tz,
+                    "minutesDuration": 20,
+                    "participant": participants,
+                }
+            )
+        return out
