@@ -42,6 +42,7 @@ from healthprep_desktop.fhir.parsing import (
     InvalidResource,
     check_resource,
     parse_model,
+    repair,
 )
 
 log = logging.getLogger(__name__)
@@ -276,6 +277,7 @@ class FhirClient:
         if problem is None:
             return True
         if self.keep_invalid and isinstance(resource, dict):
+            repair(resource)
             problem = InvalidResource(
                 problem.resource_type,
                 problem.resource_id,
@@ -287,7 +289,9 @@ class FhirClient:
         handler = on_invalid or self.on_invalid
         if handler is not None:
             handler(problem)
-        log.warning("skipped invalid resource: %s", problem.describe())
+        log.warning(
+            "%s invalid resource: %s", "kept" if problem.kept else "skipped", problem.describe()
+        )
         return problem.kept
 
     # --- typed operations --------------------------------------------------------------------

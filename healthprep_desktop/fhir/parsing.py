@@ -74,3 +74,61 @@ def parse_model(resource: JSON) -> Any:
     if model is None:
         raise ValueError("unknown resource type")
     return model.model_validate(resource)
+
+
+# What pydantic says when a complex element (e.g. a Reference) arrives as a bare string.
+_REFERENCE_SHAPED = frozenset({"model_type", "dict_type", "model_attributes_type", "json_invalid"})
+
+
+def repair(resource: JSON) -> list[str]:
+    """Undo the shape slips that buggy EHR interfaces make, in place, on a resource kept raw.
+
+    Only unambiguous fixes at the top level: a scalar sent as a one-item list (``"status":
+    ["final"]``), a reference sent as a bare string (``"subject": "Patient/1"``), and elements
+    the model does not know. The engine reads a handful of fields; a status it cannot read would
+    silently turn a completed screening into a "due" one. Returns the paths repaired (no values).
+    """
+    model = _model(str(resource.get("resourceType")))
+    if model is None:
+        return []
+    repaired: list[str] = []
+    # Validation stops reporting some elements until others pass; a few rounds reach them.
+    for _ in range(3):
+        fixed = _repair_round(model, resource)
+        if not fixed:
+            break
+        repaired.extend(fixed)
+    return repaired
+
+
+def _repair_round(model: Any, resource: JSON) -> list[str]:
+    try:
+        model.model_validate(resource)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_context=False, include_url=False)
+    else:
+        return []
+    repaired: list[str] = []
+    for error in errors:
+        loc = error.get("loc", ())
+        if not loc or not isinstance(loc[0], str) or loc[0] not in resource:
+            continue
+        key = loc[0]
+        value = resource[key]
+        kind = str(error.get("type", ""))
+        if (
+            isinstance(value, list)
+            and len(value) == 1
+            and isinstance(value[0], str | int | float | bool)
+        ):
+            resource[key] = value[0]
+        elif isinstance(value, str) and kind in _REFERENCE_SHAPED:
+            resource[key] = {"reference": value}
+        elif kind == "extra_forbidden" and len(loc) == 1:
+            del resource[key]
+        elif key == "meta" and isinstance(value, dict) and len(loc) >= 2:
+            value.pop(str(loc[1]), None)
+        else:
+            continue
+        repaired.append(".".join(str(p) for p in loc))
+    return repaired

@@ -83,6 +83,10 @@ class PrepSheetDocument:
     author: str | None = None  # "Practitioner/123", "Organization/1", "Device/..."
     encounter_id: str | None = None
     doc_type: tuple[str, str] = PROGRESS_NOTE
+    # What the content is a function of (e.g. a hash of the chart, the screening library and
+    # the date). When given it names the version instead of the bytes, whose footer carries a
+    # fetch time: redoing a patient after a crash must not look like a new version.
+    content_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +127,12 @@ def _attachments(
 
 def content_hash(doc: PrepSheetDocument, content_type: str) -> str:
     digest = hashlib.sha256(content_type.encode())
-    payload = doc.text.encode("utf-8") if content_type == "text/plain" and doc.text else doc.pdf
-    digest.update(payload or b"")
+    if doc.content_key is not None:
+        digest.update(b"key:" + doc.content_key.encode("utf-8"))
+    else:
+        text = content_type == "text/plain" and doc.text
+        payload = doc.text.encode("utf-8") if text and doc.text else doc.pdf
+        digest.update(payload or b"")
     digest.update((doc.encounter_id or "").encode())
     return digest.hexdigest()
 

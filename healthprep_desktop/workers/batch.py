@@ -41,7 +41,7 @@ from healthprep_desktop.fhir.record import FetchResult, RawDocument, fetch_patie
 from healthprep_desktop.fhir.schedule import ScheduledVisit, fetch_schedule, unique_patients
 from healthprep_desktop.fhir.session import FhirConnection
 from healthprep_desktop.fhir.store_adapters import StoreAudit, StoreLedger
-from healthprep_desktop.fhir.writeback import PrepSheetDocument, write_back
+from healthprep_desktop.fhir.writeback import PrepSheetDocument, version_uuid, write_back
 from healthprep_desktop.screening.documents import (
     ExtractJob,
     OcrSettings,
@@ -123,7 +123,7 @@ def record_hash(record: PatientRecord) -> str:
     resources = sorted(
         record.resources, key=lambda r: (str(r.get("resourceType")), str(r.get("id")))
     )
-    docs = sorted((d.reference, d.content_hash, d.method.value) for d in record.documents)
+    docs = sorted((d.reference, d.content_hash) for d in record.documents)
     return stable_hash({"patient": record.patient, "resources": resources, "documents": docs})
 
 
@@ -471,13 +471,14 @@ class BatchJob:
                 if not isinstance(exc, FhirError):
                     log.exception("preparing a patient failed")
                 break
-            await db.call(
-                scope.jobs.finish_patient,
-                self.job_id,
-                patient_id,
-                StoredState.DONE,
-                hashes=hashes,
-            )
+            if state is PatientState.SKIPPED:
+                await db.call(
+                    scope.jobs.finish_patient,
+                    self.job_id,
+                    patient_id,
+                    StoredState.DONE,
+                    hashes=hashes,
+                )
             if state is PatientState.SKIPPED:
                 self._tracker.skipped += 1
                 self._summary.skipped += 1
@@ -530,6 +531,9 @@ class BatchJob:
             source=self.connection.config.name,
         )
         record = fetched.record
+        own = await db.call(_own_documents, scope, patient_id)
+        if own:
+            _drop_own_documents(record, fetched, own)
         prior_docs: dict[str, dict[str, Any]] = {}
         if previous is not None:
             _merge(previous.record, record, fetched.report.patient_unchanged)
@@ -581,11 +585,17 @@ class BatchJob:
         if not spec.force:
             latest = await db.call(scope.sheets.latest, patient_id, clinic_day)
             envelope = latest.info.results if latest else None
-            if isinstance(envelope, dict) and envelope.get("hashes") == hashes:
+            if (
+                latest is not None
+                and isinstance(envelope, dict)
+                and envelope.get("hashes") == hashes
+            ):
                 if self._summary is not None:
-                    self._summary.sheet_ids[patient_id] = latest.info.id if latest else 0
+                    self._summary.sheet_ids[patient_id] = latest.info.id
                 if spec.write_back:
-                    await self._write_back(ctx, patient_id, envelope.get("text"), latest.pdf)  # type: ignore[union-attr]
+                    await self._write_back(
+                        ctx, patient_id, envelope.get("text"), latest.pdf, hashes
+                    )
                 return PatientState.SKIPPED, hashes, dict(envelope.get("summary") or {})
 
         # 4. Screen and render, off the event loop.
@@ -613,7 +623,12 @@ class BatchJob:
             detail=f"job {self.job_id}: {len(output.results)} screenings",
         )
 
-        # 5. Store (encrypted) and audit.
+        # 5. Write back first, at most once per content (the ledger remembers a post even if
+        # we die right after it), then store the sheet and mark the patient done in ONE
+        # transaction: a crash before it redoes the patient, which renders the same bytes and
+        # finds the post in the ledger; a crash after it leaves nothing to redo.
+        if spec.write_back:
+            await self._write_back(ctx, patient_id, output.text, output.pdf, hashes)
         self._patient(patient_id, PatientState.STORING)
         envelope = {
             "format": SHEET_FORMAT,
@@ -624,26 +639,28 @@ class BatchJob:
             "warnings": list(record.warnings),
             "text": output.text,
         }
-        info = await db.call(
-            scope.sheets.save, patient_id, clinic_day, output.pdf, envelope, job_id=self.job_id
+        sheet_id = await db.call(
+            _commit_patient,
+            self.store,
+            scope,
+            self.job_id,
+            patient_id,
+            clinic_day,
+            output.pdf,
+            envelope,
+            hashes,
         )
         if self._summary is not None:
-            self._summary.sheet_ids[patient_id] = info.id
-        await db.call(
-            scope.audit,
-            AuditAction.GENERATE_SHEET,
-            patient_id=patient_id,
-            resource_ids=(f"sheet/{info.id}",),
-            detail=f"job {self.job_id}",
-        )
-
-        # 6. Write back, at most once per content (the ledger remembers).
-        if spec.write_back:
-            await self._write_back(ctx, patient_id, output.text, output.pdf)
+            self._summary.sheet_ids[patient_id] = sheet_id
         return PatientState.DONE, hashes, output.summary
 
     async def _write_back(
-        self, ctx: _RunContext, patient_id: str, text: str | None, pdf: bytes
+        self,
+        ctx: _RunContext,
+        patient_id: str,
+        text: str | None,
+        pdf: bytes,
+        hashes: dict[str, str],
     ) -> None:
         assert self.spec is not None and self._summary is not None
         self._patient(patient_id, PatientState.WRITING_BACK)
@@ -657,6 +674,7 @@ class BatchJob:
             text=text,
             pdf=None if preset.writeback_content_type == "text/plain" else pdf,
             encounter_id=visit.get("encounter"),
+            content_key=stable_hash(hashes),
         )
         result = await write_back(
             self.connection.client,
@@ -819,6 +837,59 @@ def _job_options(settings: Settings, scope: TenantScope) -> dict[str, Any]:
         "concurrency": CONCURRENCY,
     }
     return {key: settings.get(item, _scope_for(item, scope)) for key, item in items.items()}
+
+
+def _commit_patient(
+    store: Store,
+    scope: TenantScope,
+    job_id: int,
+    patient_id: str,
+    clinic_day: date,
+    pdf: bytes,
+    envelope: dict[str, Any],
+    hashes: dict[str, str],
+) -> int:
+    """Sheet, patient state and audit entry land together or not at all."""
+    with store.transaction():
+        info = scope.sheets.save(patient_id, clinic_day, pdf, envelope, job_id=job_id)
+        scope.jobs.finish_patient(job_id, patient_id, StoredState.DONE, hashes=hashes)
+        scope.audit(
+            AuditAction.GENERATE_SHEET,
+            patient_id=patient_id,
+            resource_ids=(f"sheet/{info.id}",),
+            detail=f"job {job_id}",
+        )
+    return info.id
+
+
+def _own_documents(scope: TenantScope, patient_id: str) -> tuple[set[str], set[str]]:
+    """Ids and version identifiers of the prep sheets this app posted to the chart."""
+    ids: set[str] = set()
+    versions: set[str] = set()
+    for entry in scope.ledger.all(patient_id=patient_id):
+        versions.add(version_uuid(entry.idempotency_key))
+        if entry.resource_id:
+            ids.add(entry.resource_id)
+    return ids, versions
+
+
+def _drop_own_documents(
+    record: PatientRecord, fetched: FetchResult, own: tuple[set[str], set[str]]
+) -> None:
+    """Our own prep sheets are not clinical evidence ("colonoscopy due" is no colonoscopy), and
+    posting one must not make the chart look changed on the next run."""
+    ids, versions = own
+
+    def ours(resource: dict[str, Any]) -> bool:
+        if resource.get("resourceType") != "DocumentReference":
+            return False
+        master = (resource.get("masterIdentifier") or {}).get("value")
+        return resource.get("id") in ids or master in versions
+
+    dropped = {f"DocumentReference/{r.get('id')}" for r in record.resources if ours(r)}
+    if dropped:
+        record.resources = [r for r in record.resources if not ours(r)]
+        fetched.documents = [d for d in fetched.documents if d.reference not in dropped]
 
 
 def _scope_for(item: Any, scope: TenantScope) -> TenantScope | None:

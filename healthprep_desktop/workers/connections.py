@@ -26,7 +26,13 @@ def connection_config(store: Store, tenant_id: str, connection_id: int) -> Conne
 def open_connection(
     store: Store, tenant_id: str, connection_id: int, **options: Any
 ) -> FhirConnection:
-    """``options`` go to FhirConnection (validate, keep_invalid, on_invalid, transport)."""
+    """``options`` go to FhirConnection (validate, keep_invalid, on_invalid, transport).
+
+    Invalid resources are kept raw by default (and reported): the engine reads only a few
+    fields leniently, and dropping a lab result for a bad ``meta`` would turn "complete" into
+    "due".
+    """
+    options.setdefault("keep_invalid", True)
     return FhirConnection(
         connection_config(store, tenant_id, connection_id),
         tenant=tenant_id,

@@ -127,7 +127,8 @@ class History:
             body,
             doc_type=doc_type,
             service_date=when,
-            filed=when + timedelta(days=self.rng.randint(3, 60)),
+            # Filed days to weeks later, but never after "today": a chart holds no future paper.
+            filed=min(when + timedelta(days=self.rng.randint(3, 60)), self.reference),
             formats=EVIDENCE_FORMATS,
             author=self.chart.staff.specialists.get(_SPECIALTY_OF.get(title, ""), None),
         )
@@ -607,7 +608,7 @@ def _dxa_note(when: date) -> list[str]:
 
 def osteoporosis(h: History, scenario: str) -> None:
     if scenario == "complete_dxa":
-        when = h.days_ago(60, 700)
+        when = h.days_ago(60, 680)  # next due (2 years on) well over 30 days away
         concept = codes.pick(h.rng, codes.DXA)
         obs = h.chart.observation(
             concept, when, category=IMAGING, value={"valueQuantity": quantity(-1.4, "T-score")}
@@ -618,7 +619,7 @@ def osteoporosis(h: History, scenario: str) -> None:
         h.facts.append(f"DXA bone density {when.isoformat()}: osteopenia.")
         h.supporting_document("Bone density (DXA) report", _dxa_note(when), when, DocTypes.IMAGING)
     elif scenario == "complete_document_only":
-        when = h.days_ago(60, 700)
+        when = h.days_ago(60, 680)
         h.evidence_document("Bone density (DXA) report", _dxa_note(when), when, DocTypes.IMAGING)
 
 

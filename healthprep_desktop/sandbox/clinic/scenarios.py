@@ -34,6 +34,32 @@ _STATUS_PREFIXES = (
 )
 
 
+# Screening key of a profile -> the screening group id the default library reports it under
+# (healthprep_desktop/resources/screening/library.json), for tests and demos that compare.
+ENGINE_GROUPS: dict[str, str] = {
+    "breast": "breast_cancer",
+    "cervical": "cervical_cancer",
+    "colorectal": "colorectal_cancer",
+    "osteoporosis": "osteoporosis",
+    "lung": "lung_cancer",
+    "aaa": "abdominal_aortic_aneurysm",
+    "hiv": "hiv",
+    "hepatitis_c": "hepatitis_c",
+    "blood_pressure": "blood_pressure",
+    "lipids": "lipids_statin",
+    "statin": "lipids_statin",
+    "depression": "depression",
+    "tobacco": "tobacco_use",
+    "hba1c": "diabetes_hba1c",
+    "eye_exam": "diabetic_eye_exam",
+    "kidney": "kidney_health",
+    "influenza": "influenza_vaccine",
+    "pneumococcal": "pneumococcal_vaccine",
+    "zoster": "zoster_vaccine",
+    "tdap": "td_tdap_vaccine",
+}
+
+
 def expected_status(scenario: str) -> str:
     """The Status value (screening.model.Status) a scenario is built to produce."""
     for prefix, status in _STATUS_PREFIXES:

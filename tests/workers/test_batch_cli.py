@@ -1,0 +1,145 @@
+"""The headless ``batch`` command in real subprocesses: the demo run, and a SIGKILL mid-run
+followed by a resume that processes every patient exactly once and posts nothing twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pymupdf
+from workers_support import CLINIC_DAY
+
+from healthprep_desktop.sandbox.config import DEMO_PUBLIC_CLIENT, FaultConfig
+from healthprep_desktop.store import PatientState as Stored
+from healthprep_desktop.store import Store
+from healthprep_desktop.workers.demo import DemoClinic
+
+PASSPHRASE = "correct horse battery staple"
+
+
+def _env(home: Path) -> dict[str, str]:
+    return dict(os.environ, HEALTHPREP_HOME=str(home), QT_QPA_PLATFORM="offscreen")
+
+
+def test_demo_batch_writes_sheets_day_pdf_and_json(tmp_path: Path, healthprep_home: Path) -> None:
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "healthprep_desktop", "batch", "--demo",
+            "--patients-in-demo", "30", "--date", CLINIC_DAY.isoformat(),
+            "--out", str(out), "--json", str(out / "results.json"),
+        ],
+        capture_output=True, text=True, env=_env(healthprep_home), timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads((out / "results.json").read_text())
+    patients = data["patients"]
+    assert data["job"]["failed"] == 0 and len(patients) == data["job"]["total"] > 3
+    sheets = sorted(out.glob("[0-9][0-9][0-9]-*.pdf"))
+    assert len(sheets) == len(patients)
+    with pymupdf.open(out / f"day-{CLINIC_DAY.isoformat()}.pdf") as day:
+        pages = day.page_count
+    assert pages >= len(patients)
+    statuses = {s["status"] for p in patients for s in p["screenings"]}
+    assert {"complete", "due", "not_applicable"} <= statuses
+    assert all(s["explanation"] for p in patients for s in p["screenings"])
+    # The demo store is throwaway: nothing is left in the user's data folder.
+    assert not (healthprep_home / "data" / "healthprep.db").exists()
+
+
+def _prep_sheets_posted(demo: DemoClinic) -> Counter[str]:
+    assert demo.server is not None
+    posted: Counter[str] = Counter()
+    for stored in demo.server.org().store.all_of("DocumentReference"):
+        doc = stored.json()
+        if "prep sheet" in json.dumps(doc).lower():
+            posted[doc["subject"]["reference"].split("/")[-1]] += 1
+    return posted
+
+
+def _describe(demo: DemoClinic, pids: list[str]) -> list[dict[str, object]]:
+    assert demo.server is not None
+    out = []
+    for stored in demo.server.org().store.all_of("DocumentReference"):
+        doc = stored.json()
+        if (
+            doc["subject"]["reference"].split("/")[-1] in pids
+            and "relatesTo" in doc
+            or (doc.get("masterIdentifier") and doc["subject"]["reference"].split("/")[-1] in pids)
+        ):
+            out.append({k: doc.get(k) for k in ("id", "masterIdentifier", "relatesTo", "date")})
+    return out
+
+
+def _read_url(proc: subprocess.Popen[str], deadline: float) -> str:
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.strip().startswith("http"):
+            return line.strip()
+    raise AssertionError("the batch never printed the sign-in address")
+
+
+def test_sigkill_midway_then_resume_processes_each_patient_exactly_once(
+    healthprep_home: Path,
+) -> None:
+    with DemoClinic(
+        patients=40, seed=11, clinic_day=CLINIC_DAY, faults=FaultConfig(latency_ms=40)
+    ) as demo:
+        pids = demo.clinic.patient_ids()[:24]
+        common = [
+            sys.executable, "-m", "healthprep_desktop", "batch",
+            "--fhir-url", demo.base_url, "--auth", "smart", "--client-id", DEMO_PUBLIC_CLIENT,
+            "--write-back", "--concurrency", "2", "--passphrase-stdin",
+        ]  # fmt: skip
+        with subprocess.Popen(
+            [*common, "--patients", ",".join(pids), "--as-of", CLINIC_DAY.isoformat()],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env=_env(healthprep_home),
+        ) as first:  # fmt: skip
+            try:
+                assert first.stdin is not None
+                first.stdin.write(PASSPHRASE + "\n")
+                first.stdin.close()
+                # Headless sign-in: the command prints the address; we play the browser.
+                url = _read_url(first, time.monotonic() + 60)
+                httpx.get(url, follow_redirects=True, timeout=30)
+                deadline = time.monotonic() + 120
+                while sum(_prep_sheets_posted(demo).values()) < 8:
+                    assert first.poll() is None, "the batch ended before it could be killed"
+                    assert time.monotonic() < deadline
+                    time.sleep(0.02)
+            finally:
+                first.send_signal(signal.SIGKILL)
+                first.wait(30)
+        posted_at_kill = sum(_prep_sheets_posted(demo).values())
+        assert posted_at_kill < len(pids)
+
+        resumed = subprocess.run(
+            [*common, "--resume", "1"],
+            input=PASSPHRASE + "\n", capture_output=True, text=True,
+            env=_env(healthprep_home), timeout=240,
+        )  # fmt: skip
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        posted = _prep_sheets_posted(demo)
+        assert set(posted) == set(pids)
+        twice = [pid for pid, n in posted.items() if n > 1]
+        assert not twice, f"posted twice: {_describe(demo, twice)}"
+
+    with Store.open(passphrase=PASSPHRASE, create=False) as store:
+        (tenant,) = store.tenants()
+        scope = store.tenant(tenant.id)
+        states = {p.patient_id: p.state for p in scope.jobs.patients(1)}
+        assert set(states) == set(pids) and set(states.values()) == {Stored.DONE}
+        sheets = Counter(s.patient_id for s in scope.sheets.all(job_id=1))
+        assert set(sheets) == set(pids) and set(sheets.values()) == {1}
+        assert store.audit.verify().ok
