@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            # Only tolerate the module itself being absent, never a missing dependency inside it.
-            if exc.name != name:
+            # Tolerate only the module (or its package) being absent, e.g. a trimmed build;
+            # never a missing third-party dependency inside it.
+            if exc.name is None or not name.startswith(exc.name):
                 raise
             continue
         module.register(sub)
