@@ -364,6 +364,25 @@ def _looks_scanned(page: Any, text: str, ocr: OcrSettings) -> bool:
     return bool(covered / area >= SCAN_COVERAGE)
 
 
+MIN_OCR_DPI = 150  # below this tesseract misreads small print; upscale low-resolution scans
+
+
+def _scan_dpi(page: Any) -> int | None:
+    """The resolution of the image that covers the page (a scan), if there is one."""
+    try:
+        infos = page.get_image_info()
+    except (RuntimeError, ValueError):
+        return None
+    best: int | None = None
+    for info in infos:
+        bbox = _rect(info["bbox"])
+        if abs(page.rect & bbox) / (abs(page.rect) or 1.0) < SCAN_COVERAGE or bbox.width <= 0:
+            continue
+        dpi = int(info.get("width", 0) * 72 / bbox.width)
+        best = dpi if best is None else max(best, dpi)
+    return best
+
+
 def _rect(bbox: Any) -> Any:
     return _pymupdf().Rect(bbox)
 
@@ -383,6 +402,11 @@ def _ocr_pdf_pages(
         page = doc.load_page(number)
         longest = max(page.rect.width, page.rect.height, 1.0)
         dpi = min(ocr.dpi, int(MAX_RENDER_SIDE * 72 / longest))
+        # Never upscale a scan beyond its own resolution: the extra pixels carry no detail
+        # and tesseract's time grows with them (a 150 dpi fax read at 250 dpi costs 2x).
+        native = _scan_dpi(page)
+        if native is not None:
+            dpi = min(dpi, max(native, MIN_OCR_DPI))
         pix = page.get_pixmap(dpi=max(dpi, 36), colorspace=pymupdf.csGRAY, alpha=False)
         return Image.frombuffer(
             "L", (pix.width, pix.height), pix.samples, "raw", "L", pix.stride, 1

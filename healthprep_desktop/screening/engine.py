@@ -3,21 +3,25 @@
 Order of decisions for each screening group (the library's variants of one screening):
 
 1. **Variant**: the most specific variant whose trigger conditions the chart meets (diabetes
-   HbA1c monitoring over prediabetes monitoring over plain screening). If none is met, the least
-   specific variant reports "Not applicable: no <trigger> on record".
-2. **Not applicable** when the patient is deceased, the sex does not match (any sex the chart
-   states counts: Patient.gender, us-core-sex, us-core-birthsex), the age on the rule's age day
-   is outside the range, or an exclusion matches (the reason names the fact and its date).
+   HbA1c monitoring over prediabetes monitoring over plain screening), even when its age range
+   then rules the patient out (the measures exclude the trigger from the general screening).
+   If none is met, the least specific variant reports "Not applicable: no <trigger> on record".
+2. **Not applicable** when the patient is deceased, the sex does not match (us-core-sex, else
+   Patient.gender, else us-core-birthsex: see facts.patient_sexes), the age on the rule's age
+   day is outside the range, or an exclusion matches (the reason names the fact and its date).
 3. **Insufficient data** when a needed fact is missing: no birth date, no sex for a sex-specific
    rule, a birth date too imprecise for the age limits, or a risk fact (smoking history,
    pack-years, BMI) the rule's gate needs.
 4. **Evidence**: each modality's qualifying events (coded resources in its value sets, passing
    status / result / value / age-at-event filters, or document keyword hits at or above the
-   threshold, minus what the user dismissed). The modality giving the latest next-due date wins
+   threshold that do not speak of a referral, order or booking (see mentions), dated by the
+   date their sentence states, else by the document; minus what the user dismissed). Undated
+   events never count. The modality giving the latest next-due date wins
    ("any"), or all modalities are needed and the earliest next-due date counts ("all").
 5. **Status** from the next-due date: Complete; Due Soon when it falls within ``due_soon_days``
    (next due on the as-of day itself is Due Soon, not Overdue); Overdue once it has passed;
-   Due when nothing qualifying is on record.
+   Due when nothing qualifying is on record. A seasonal vaccine whose new season has begun
+   without a dose is Due, not Overdue: each season asks for a new dose.
 
 Look-backs are inclusive: with a 10-year frequency a colonoscopy exactly 10 years before the
 as-of date is still current (next due that day); one day earlier is overdue.
@@ -28,11 +32,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
-from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from healthprep_desktop.screening import explain
+from healthprep_desktop.screening import keywords as _keywords
 from healthprep_desktop.screening.dates import (
     age_on,
     age_range_on,
@@ -52,14 +56,9 @@ from healthprep_desktop.screening.library import (
     Span,
     default_library,
 )
+from healthprep_desktop.screening.mentions import date_of_mention, reports_intent, sentence_bounds
 from healthprep_desktop.screening.model import Evidence, EvidenceKind, ScreeningResult, Status
 from healthprep_desktop.screening.record import DocumentText, PatientRecord
-
-_keywords: ModuleType | None
-try:  # the keyword matcher is owned by the documents work; plain words stand in without it
-    from healthprep_desktop.screening import keywords as _keywords
-except ImportError:  # pragma: no cover - only before keywords.py existed
-    _keywords = None
 
 # Status.cql: what counts as done, per resource type. "entered-in-error" never becomes a fact.
 DEFAULT_STATUSES: dict[str, frozenset[str]] = {
@@ -237,7 +236,7 @@ class _Context:
         self.as_of = as_of
         self.dismissed = dismissed
         self.due_soon_override = due_soon_days
-        self._doc_hits: dict[tuple[int, tuple[str, ...], float], object] = {}
+        self._doc_hits: dict[tuple[int, tuple[str, ...], float], list[_Hit]] = {}
 
     # -- groups and variants ------------------------------------------------------------------
 
@@ -275,34 +274,20 @@ class _Context:
     def _choose_variant(
         self, rules: list[ScreeningType]
     ) -> tuple[ScreeningType, list[tuple[str, list[Fact]]]]:
-        """The most specific variant whose triggers the chart meets and whose age and sex fit.
+        """The most specific variant whose triggers the chart meets (else the least specific).
 
-        A triggered variant the patient is too old for gives way to a less specific one (a
-        hypertensive 88-year-old still gets yearly blood pressure screening); when none fits,
-        the most specific triggered variant reports why (or the least specific one does).
+        A triggered variant the patient is too old or young for does not give way to a less
+        specific one: the measures exclude the condition from the general screening (CMS22
+        excludes hypertension; CMS165 stops at 85), so a hypertensive 88-year-old is not
+        eligible for either, and the triggered variant says why.
         """
-        first_triggered: tuple[ScreeningType, list[tuple[str, list[Fact]]]] | None = None
         for rule in rules:
-            matched = self._triggers(rule) if rule.triggers else []
-            if rule.triggers and not matched:
-                continue
-            if first_triggered is None:
-                first_triggered = (rule, matched)
-            if self._fits(rule):
+            if not rule.triggers:
+                return rule, []
+            matched = self._triggers(rule)
+            if matched:
                 return rule, matched
-        return first_triggered if first_triggered is not None else (rules[-1], [])
-
-    def _fits(self, rule: ScreeningType) -> bool:
-        """Age and sex allow the rule, or are unknown (the rule then reports what is missing)."""
-        if rule.sex is not None and self.facts.sexes and rule.sex not in self.facts.sexes:
-            return False
-        ages = self._age_bounds(rule)
-        if ages is None:
-            return True
-        youngest, oldest = ages
-        if rule.age.min is not None and oldest < rule.age.min:
-            return False
-        return not (rule.age.max is not None and youngest > rule.age.max)
+        return rules[-1], []
 
     def _age_day(self, rule: ScreeningType) -> date:
         if rule.age.on == "end_of_year":
@@ -421,7 +406,10 @@ class _Context:
         span = fact.span
         as_of = self.as_of
         if span is None:
-            return window is None  # undated: only "ever" can place it
+            # Undated: CQL's "ends on or before" / "during" are null for a null interval, so an
+            # undated procedure, encounter or result never meets a criterion (an undated
+            # Condition still has a span: its prevalence starts at an unknown, early time).
+            return False
         if span.start is not None and span.start > as_of:
             return False  # not yet happened on the as-of date
         if window is None:
@@ -650,6 +638,9 @@ class _Context:
             status, text = Status.COMPLETE, events_text
         elif next_due is None:
             status, text = Status.COMPLETE, explain.complete(events_text, None)
+        elif next_due < self.as_of and deciding.modality.season:
+            # A new season asks for a new dose: Due (not Overdue) until it is given.
+            status, text = Status.DUE, explain.new_season(events_text, next_due)
         elif next_due < self.as_of:
             status, text = Status.OVERDUE, explain.overdue(events_text, next_due)
         elif (next_due - self.as_of).days <= due_soon:
@@ -763,22 +754,25 @@ class _Context:
             if hits is None:
                 hits = _keyword_hits(doc, m.keywords, m.keyword_threshold)
                 self._doc_hits[cache_key] = hits
-            assert isinstance(hits, list)
             if not hits:
                 continue
             if self._is_dismissed(group, m.id, doc.reference):
                 dismissed_refs.append(doc.reference)
                 continue
-            keyword, confidence, in_title, snippet = hits[0]
+            # A sentence that dates the test ("Colonoscopy 2016-12-06: normal" in a summary
+            # filed in 2026) dates the evidence; the latest such date counts. Without one the
+            # document's own date does.
+            stated = [h for h in hits if h.stated is not None]
+            hit = max(stated, key=lambda h: (h.stated, h.confidence)) if stated else hits[0]
             out.append(
                 _Event(
-                    doc.date,
+                    hit.stated or doc.date,
                     m,
                     document=doc,
-                    keyword=keyword,
-                    confidence=confidence,
-                    snippet=snippet,
-                    in_title=in_title,
+                    keyword=hit.keyword,
+                    confidence=hit.confidence,
+                    snippet=hit.snippet,
+                    in_title=hit.in_title,
                 )
             )
         return out
@@ -796,23 +790,21 @@ class _Context:
         if flag.above is not None:
             values = [f.value_number for f in same_day if f.value_number is not None]
             if values:
-                lowest = min(values)  # CMS122: the lowest reading on the most recent day
-                if lowest > flag.above:
-                    return [f"{name} {explain.number(lowest)} on {day.isoformat()}: {flag.label}"]
+                low = min(values)  # CMS122: the lowest reading on the most recent day
+                if low > flag.above:
+                    return [f"{name} {explain.number(low)} on {day.isoformat()}: {flag.label}"]
         if flag.components_at_or_above:
+            # CMS165: the lowest systolic and the lowest diastolic of the most recent day, each
+            # taken on its own (two readings 150/80 and 130/95 give 130/80: controlled).
+            lowest: dict[str, float] = {}
             for fact in same_day:
-                high = [
-                    (code, fact.components[code])
-                    for code, limit in flag.components_at_or_above
-                    if code in fact.components and fact.components[code] >= limit
-                ]
-                if high:
-                    reading = "/".join(
-                        explain.number(fact.components[c])
-                        for c, _ in flag.components_at_or_above
-                        if c in fact.components
-                    )
-                    return [f"{name} {reading} on {day.isoformat()}: {flag.label}"]
+                for code, value in fact.components.items():
+                    if code not in lowest or value < lowest[code]:
+                        lowest[code] = value
+            limits = flag.components_at_or_above
+            if any(code in lowest and lowest[code] >= limit for code, limit in limits):
+                reading = "/".join(explain.number(lowest[c]) for c, _ in limits if c in lowest)
+                return [f"{name} {reading} on {day.isoformat()}: {flag.label}"]
         return []
 
 
@@ -822,24 +814,29 @@ def _due_order(o: _ModalityOutcome) -> date:
     return o.next_due or date.min
 
 
-def _keyword_hits(
-    doc: DocumentText, keywords: Sequence[str], threshold: float
-) -> list[tuple[str, float, bool, str]]:
-    """(keyword, confidence, in_title, snippet) of the hits, best first."""
-    if _keywords is not None:
-        return [
-            (h.keyword, h.confidence, h.in_title, h.snippet)
-            for h in _keywords.find_keyword_matches(doc, keywords, threshold=threshold)
-        ]
-    found: list[tuple[str, float, bool, str]] = []  # pragma: no cover
-    for kw in keywords:  # pragma: no cover
-        low = kw.lower()
-        if low in doc.title.lower():
-            found.append((kw, 1.0, True, doc.title))
-        pos = doc.text.lower().find(low)
-        if pos >= 0 and threshold <= 0.9:
-            found.append((kw, 0.9, False, doc.text[max(0, pos - 60) : pos + 60]))
-    return sorted(found, key=lambda h: -h[1])  # pragma: no cover
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """A keyword hit that reports a test done, with the date its sentence states (if any)."""
+
+    keyword: str
+    confidence: float
+    in_title: bool
+    snippet: str
+    stated: date | None
+
+
+def _keyword_hits(doc: DocumentText, keywords: Sequence[str], threshold: float) -> list[_Hit]:
+    """The hits that report the test as done (not referred, ordered or booked), best first."""
+    out: list[_Hit] = []
+    for h in _keywords.find_keyword_matches(doc, keywords, threshold=threshold):
+        text = doc.title if h.in_title else doc.text
+        lo, hi = sentence_bounds(text, h.start)
+        sentence = text[lo:hi]
+        if reports_intent(sentence):
+            continue
+        stated = date_of_mention(sentence, h.start - lo, not_after=doc.date)
+        out.append(_Hit(h.keyword, h.confidence, h.in_title, h.snippet, stated))
+    return out
 
 
 __all__ = ["DEFAULT_STATUSES", "ORDER_INTENTS", "evaluate"]

@@ -50,6 +50,11 @@ def overdue(event: str, next_due: date) -> str:
     return f"{event}; was due {next_due.isoformat()}"
 
 
+def new_season(event: str, season_start: date) -> str:
+    """'Flu vaccine 2025-10-04 (CVX 141); none this season (from 2026-08-01)'."""
+    return f"{event}; none this season (from {season_start.isoformat()})"
+
+
 def never_done(names: list[str]) -> str:
     return f"No {join_or([in_sentence(n) for n in names])} on record"
 

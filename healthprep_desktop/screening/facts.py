@@ -13,7 +13,8 @@ rules in :mod:`healthprep_desktop.screening.dates`:
   no abatement is recorded; a resolved condition without an abatement date is a single day.
 
 A Period's event date is its end when present, else its start. Conditions that are refuted or
-entered in error, and immunizations marked subpotent, never become facts. Status filters
+entered in error, immunizations marked subpotent and requests marked doNotPerform never become
+facts. Status filters
 (completed, final, ...) are applied by the engine, per rule, so a rule may widen them.
 """
 
@@ -41,7 +42,6 @@ _FEMALE_CODES = frozenset({"female", "f", SNOMED_FEMALE})
 _MALE_CODES = frozenset({"male", "m", SNOMED_MALE})
 US_CORE_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-sex"
 US_CORE_BIRTHSEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
-_SEX_EXTENSIONS = (US_CORE_SEX, US_CORE_BIRTHSEX)
 
 _ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 _UNVERIFIED_OUT = frozenset({"refuted", "entered-in-error"})
@@ -109,7 +109,7 @@ class PatientFacts:
     """A chart bucketed by code set, plus the demographic facts every rule reads."""
 
     birth: DayRange | None
-    sexes: frozenset[str]  # any of "female"/"male" the chart states (gender, us-core-sex, birthsex)
+    sexes: frozenset[str]  # {"female"} or {"male"} (see patient_sexes), empty when unknown
     deceased: bool
     deceased_on: date | None
     by_set: dict[str, list[Fact]]
@@ -277,32 +277,52 @@ def _body_sites(resource: JSON, norm: dict[str, str]) -> frozenset[str]:
     return frozenset(code for cc in items for (_s, code), _d in _codeable_codings(cc, norm))
 
 
-def patient_sexes(patient: JSON) -> frozenset[str]:
-    """Every sex the chart states: Patient.gender, us-core-sex and us-core-birthsex."""
-    found: set[str] = set()
+def _sex_of(value: Any) -> str | None:
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in _FEMALE_CODES:
+            return "female"
+        if v in _MALE_CODES:
+            return "male"
+    return None
 
-    def add(value: Any) -> None:
-        if isinstance(value, str):
-            v = value.strip().lower()
-            if v in _FEMALE_CODES:
-                found.add("female")
-            elif v in _MALE_CODES:
-                found.add("male")
 
-    add(patient.get("gender"))
+def _extension_sex(patient: JSON, url: str) -> str | None:
+    """The sex an extension states (valueCode, valueCoding or valueCodeableConcept)."""
     for ext in patient.get("extension") or ():
-        if not isinstance(ext, dict) or ext.get("url") not in _SEX_EXTENSIONS:
+        if not isinstance(ext, dict) or ext.get("url") != url:
             continue
-        add(ext.get("valueCode"))
+        values: list[Any] = [ext.get("valueCode")]
         coding = ext.get("valueCoding")
         if isinstance(coding, dict):
-            add(coding.get("code"))
+            values.append(coding.get("code"))
         cc = ext.get("valueCodeableConcept")
         if isinstance(cc, dict):
-            for c in cc.get("coding") or ():
-                if isinstance(c, dict):
-                    add(c.get("code"))
-    return frozenset(found)
+            values.extend(c.get("code") for c in cc.get("coding") or () if isinstance(c, dict))
+        for value in values:
+            sex = _sex_of(value)
+            if sex is not None:
+                return sex
+    return None
+
+
+def patient_sexes(patient: JSON) -> frozenset[str]:
+    """The sex the screening rules use: one of "female"/"male", or none when unknown.
+
+    Mirrors the 2026 eCQMs (CMS124/CMS125 test ``Patient.sex``, which QI-Core 6 reads from the
+    us-core-sex extension) and, where that extension is absent, the 2025 eCQMs
+    (``Patient.gender``). us-core-birthsex decides only when neither states female or male
+    (gender missing, "unknown" or "other"), so a chart that says nothing else is still usable.
+    The first source that states a sex wins; the others are not consulted.
+    """
+    for sex in (
+        _extension_sex(patient, US_CORE_SEX),
+        _sex_of(patient.get("gender")),
+        _extension_sex(patient, US_CORE_BIRTHSEX),
+    ):
+        if sex is not None:
+            return frozenset({sex})
+    return frozenset()
 
 
 class CodeResolver:
@@ -451,6 +471,8 @@ def make_fact(
     status = str(resource.get("status") or "")
     if status == "entered-in-error":
         return None
+    if resource.get("doNotPerform") is True:
+        return None  # an order *not* to do it (MedicationRequest, ServiceRequest, DeviceRequest)
     if rtype == "Condition":
         if _status_code(resource.get("verificationStatus")) in _UNVERIFIED_OUT:
             return None

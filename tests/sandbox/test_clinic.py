@@ -134,6 +134,53 @@ def test_every_concept_code_comes_from_its_value_set() -> None:
                 assert valueset(concept.oid).matches(coding.system, coding.code), concept.key
 
 
+def _loinc_check_digit(number: str) -> int:
+    """LOINC's mod-10 check digit (the LOINC users' guide, appendix)."""
+    digits = number[::-1]  # positions counted from the right, the rightmost first
+    odd = int(digits[0::2][::-1]) * 2  # 1st, 3rd, ... positions from the right, doubled
+    even = digits[1::2][::-1]
+    total = sum(int(d) for d in f"{even}{odd}")
+    return (10 - total % 10) % 10
+
+
+def test_loinc_check_digit_helper_on_known_codes() -> None:
+    for code in ("8664-5", "4548-4", "72166-2", "39156-5", "85354-9", "2093-3", "62238-1"):
+        number, check = code.split("-")
+        assert _loinc_check_digit(number) == int(check), code
+    assert _loinc_check_digit("8664") != 7
+
+
+def test_every_loinc_code_written_has_a_valid_check_digit(resources: list[JSON]) -> None:
+    def walk(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            if node.get("system") == "http://loinc.org" and isinstance(node.get("code"), str):
+                yield node["code"]
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    codes = {code for resource in resources for code in walk(resource)}
+    codes |= {
+        c.code
+        for concept in clinic_codes.all_concepts()
+        for c in concept.codings()
+        if c.system == "http://loinc.org"
+    }
+    assert len(codes) > 20
+    bad = sorted(
+        code
+        for code in codes
+        if not (
+            "-" in code
+            and code.split("-")[0].isdigit()
+            and _loinc_check_digit(code.split("-")[0]) == int(code.split("-")[1])
+        )
+    )
+    assert bad == []
+
+
 def test_prediabetes_codes_are_not_diabetes_codes() -> None:
     diabetes = valueset(VS.DIABETES)
     for coding in clinic_codes.PREDIABETES.codings():

@@ -264,9 +264,31 @@ CLAIMS: dict[tuple[str, str], Check] = {
     ),
     ("influenza", "due_declined"): only_void(VS.INFLUENZA_VACCINE),
     ("pneumococcal", "complete_pcv20"): has(VS.PNEUMOCOCCAL_CONJUGATE_VACCINE),
-    ("hiv", "complete_hiv_test"): has(VS.HIV_LAB_TESTS),
+    ("hiv", "complete_hiv_test"): lambda c: (
+        bool(coded(c, VS.HIV_LAB_TESTS))
+        and all(_age_on(c, when(r)) >= 15 for r in coded(c, VS.HIV_LAB_TESTS))
+    ),  # CMS349 counts tests from the 15th birthday
+    ("statin", "complete_statin"): lambda c: any(r["status"] == "active" for r in statins(c)),
+    ("statin", "due_no_statin"): lambda c: not statins(c) and has(VS.ATHEROSCLEROSIS)(c),
+    ("blood_pressure", "not_eligible_hypertension_over_85"): lambda c: (
+        has(VS.ESSENTIAL_HYPERTENSION)(c) and (_age(c) or 0) >= 86
+    ),
     ("hiv", "excluded_hiv_diagnosis"): has(VS.HIV),
 }
+
+
+def statins(chart: list[JSON]) -> list[JSON]:
+    return [
+        r
+        for oid in (VS.MODERATE_INTENSITY_STATIN, VS.HIGH_INTENSITY_STATIN)
+        for r in coded(chart, oid)
+        if r["resourceType"] == "MedicationRequest"
+    ]
+
+
+def _age_on(chart: list[JSON], day: date) -> int:
+    born = date.fromisoformat(chart[0]["birthDate"])
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def test_scenario_names_map_to_engine_statuses() -> None:
@@ -376,3 +398,20 @@ def test_screening_evidence_never_appears_where_a_scenario_says_none(
                 assert nothing(*oids)(chart), f"{pid}: {key}"
                 checked += 1
     assert checked >= len(never)
+
+
+def test_cardiovascular_disease_gets_statin_scenarios_not_lipid_screening() -> None:
+    """CMS347: with ASCVD the engine asks for statin therapy, so the profile must too."""
+    big = SyntheticClinic(seed=3, patients=300)
+    with_ascvd = 0
+    for pid in big.patient_ids():
+        chart = big.patient_resources(pid)
+        profile = big.expected_profile(pid)
+        if has(VS.ATHEROSCLEROSIS)(chart):
+            with_ascvd += 1
+            assert "lipids" not in profile, pid
+        elif "statin" in profile:
+            raise AssertionError(f"{pid}: statin scenario without cardiovascular disease")
+    assert with_ascvd >= 3
+    dealt = {p.get("statin") for p in big.profiles().values()}
+    assert {"complete_statin", "due_no_statin"} <= dealt

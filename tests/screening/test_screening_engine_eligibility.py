@@ -70,10 +70,23 @@ def test_sex_from_birthsex_only() -> None:
     assert results["abdominal_aortic_aneurysm"].status is Status.INSUFFICIENT_DATA
 
 
-def test_any_stated_sex_counts_for_organ_based_screening() -> None:
-    # Gender male with birth sex female: cervical screening still applies (organ inventory).
+def test_us_core_sex_decides_over_gender() -> None:
+    # CMS124/CMS125 (2026) test Patient.sex, read from us-core-sex: it wins over gender.
+    man_by_gender = patient("1970-01-01", "male", extensions=[us_core_sex("248152002")])
+    results = run(man_by_gender)
+    assert results["breast_cancer"].status is Status.DUE
+    assert results["abdominal_aortic_aneurysm"].reason == "not eligible: male only"
+    woman_by_gender = patient("1970-01-01", "female", extensions=[us_core_sex("248153007")])
+    assert run(woman_by_gender)["breast_cancer"].reason == "not eligible: female only"
+
+
+def test_gender_decides_over_birthsex() -> None:
+    # Neither eCQM edition reads us-core-birthsex: gender states the sex here.
     pat = patient("1980-01-01", "male", extensions=[birthsex("F")])
-    assert run(pat)["cervical_cancer"].status is Status.DUE
+    assert run(pat)["cervical_cancer"].reason == "not eligible: female only"
+    # Birth sex decides only when gender says neither female nor male.
+    other = patient("1980-01-01", "other", extensions=[birthsex("F")])
+    assert run(other)["cervical_cancer"].status is Status.DUE
 
 
 def test_unknown_sex_is_insufficient_for_sex_specific_rules_only() -> None:

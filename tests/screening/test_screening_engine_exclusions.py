@@ -52,14 +52,15 @@ def test_right_plus_left_mastectomy_excludes_but_one_side_does_not() -> None:
     assert breast(right, left).status is Status.NOT_APPLICABLE
 
 
-def test_two_unilateral_mastectomies_on_different_days_exclude() -> None:
+def test_two_mastectomies_on_the_same_side_do_not_exclude() -> None:
+    # CMS125 (2026) needs a right and a left mastectomy; two right ones are not bilateral.
     first = procedure(*code_in(RIGHT_MASTECTOMY, SNOMED), "2010-01-01")
     second = procedure(*code_in(RIGHT_MASTECTOMY, SNOMED), "2014-06-01")
-    same_day = procedure(*code_in(RIGHT_MASTECTOMY, SNOMED), "2010-01-01")
-    assert breast(first, same_day).status is Status.DUE  # one operation recorded twice
-    result = breast(first, second)
+    assert breast(first, second).status is Status.DUE
+    left = procedure(*code_in(LEFT_MASTECTOMY, SNOMED), "2014-06-01")
+    result = breast(first, left)
     assert result.status is Status.NOT_APPLICABLE
-    assert (result.reason or "").startswith("excluded: two unilateral mastectomies")
+    assert (result.reason or "").startswith("excluded: right and left mastectomy")
 
 
 def test_unspecified_laterality_with_body_site_and_status_post_left() -> None:

@@ -141,7 +141,8 @@ def test_depression_screen_needs_a_score() -> None:
     [
         ("2020-09-15", date(2021, 6, 30), Status.COMPLETE),  # this season (Aug 2020 - Jul 2021)
         ("2020-09-15", date(2021, 7, 15), Status.DUE_SOON),  # next season starts Aug 1
-        ("2020-09-15", date(2021, 8, 15), Status.OVERDUE),  # a new season, no dose yet
+        ("2020-09-15", date(2021, 8, 15), Status.DUE),  # a new season, no dose yet: Due
+        ("2020-09-15", date(2021, 7, 31), Status.DUE_SOON),  # the last day of the season
         ("2021-08-02", date(2021, 8, 15), Status.COMPLETE),
     ],
 )

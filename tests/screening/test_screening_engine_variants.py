@@ -125,11 +125,18 @@ def test_diabetic_over_75_is_not_applicable() -> None:
     assert result.reason == "not eligible: age 81 (eligible 18-75)"
 
 
-def test_hypertensive_over_85_falls_back_to_bp_screening() -> None:
+def test_hypertensive_over_85_is_not_eligible_for_either_bp_variant() -> None:
+    # CMS165 stops at 85 and CMS22 excludes a hypertension diagnosis: no fallback to screening.
     bp = observation(LOINC, "85354-9", "2021-05-01", components={"8480-6": 150, "8462-4": 80})
-    result = run(patient("1933-01-01"), condition(ICD10CM, "I10"), bp)["blood_pressure"]
-    assert result.variant_id == "blood_pressure_screening"
-    assert result.status is Status.COMPLETE
+    htn = condition(ICD10CM, "I10")
+    aged_out = run(patient("1935-06-30"), htn, bp)["blood_pressure"]  # 86 on the as-of day
+    assert aged_out.variant_id == "blood_pressure_control"
+    assert aged_out.status is Status.NOT_APPLICABLE
+    assert aged_out.reason == "not eligible: age 86 (eligible 18-85)"
+    still_85 = run(patient("1935-07-01"), htn, bp)["blood_pressure"]  # 86 tomorrow
+    assert still_85.status is Status.COMPLETE
+    # Without hypertension the same 86-year-old gets yearly BP screening (CMS22: 18+).
+    assert run(patient("1935-06-30"), bp)["blood_pressure"].status is Status.COMPLETE
 
 
 def test_retinopathy_tightens_the_eye_exam_interval() -> None:

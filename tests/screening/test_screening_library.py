@@ -39,6 +39,8 @@ EXPECTED_GROUPS = {
     "pneumococcal_vaccine",
     "zoster_vaccine",
     "td_tdap_vaccine",
+    "bmi_screening",
+    "falls_screening",
 }
 
 

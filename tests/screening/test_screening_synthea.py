@@ -77,7 +77,7 @@ def test_diabetic_woman_with_stroke(synthea: dict[str, dict[str, ScreeningResult
     assert r["kidney_health"].next_due == date(2022, 3, 28)
     assert r["lipids_statin"].variant_id == "statin_therapy"
     assert r["lipids_statin"].status is Status.DUE
-    assert r["cervical_cancer"].reason == "not eligible: age 69 (eligible 21-64)"
+    assert r["cervical_cancer"].reason == "not eligible: age 69 (eligible 21-65)"
     assert r["breast_cancer"].status is Status.DUE  # 69, no mammogram in the bundle
 
 
@@ -107,7 +107,9 @@ def test_young_man_with_a_lapsed_flu_shot(synthea: dict[str, dict[str, Screening
     # 2cda5aad: male, born 1992-07-03 (28). Last flu shot (CVX 140) 2019-05-17, last Td (CVX 113)
     # 2015-06-05; never an HIV or hepatitis C test.
     r = by_prefix(synthea, "2cda5aad")
-    assert r["influenza_vaccine"].status is Status.OVERDUE
+    # A new season without a dose is Due (not Overdue); the last dose is still shown.
+    assert r["influenza_vaccine"].status is Status.DUE
+    assert r["influenza_vaccine"].last_done == date(2019, 5, 17)
     assert r["influenza_vaccine"].next_due == date(2019, 8, 1)  # the season after the dose
     assert r["td_tdap_vaccine"].status is Status.COMPLETE
     assert r["td_tdap_vaccine"].next_due == date(2025, 6, 5)
