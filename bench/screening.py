@@ -17,6 +17,7 @@ import copy
 import gc
 import json
 import statistics
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--source", choices=("auto", "clinic", "synthea"), default="auto")
+    parser.add_argument("--sheets", type=int, default=60, help="sheets to render for the rate")
+    parser.add_argument("--ocr-pages", type=int, default=3, help="scanned pages to OCR")
     args = parser.parse_args(argv)
     library = default_library()
     records, as_of, tz, label = load_records(args.source, args.patients)
@@ -141,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         f"(median of {args.repeat}; {per_patient_ms:.2f} ms CPU per patient)"
     )
     print("statuses:", ", ".join(f"{k} {v}" for k, v in figures["statuses"].items()))
+    # Sheets per second, OCR per page (cold and cached), keyword matching.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _documents_bench import bench_keywords, bench_ocr, bench_sheets
+
+    bench_sheets(args.sheets)
+    bench_ocr(args.ocr_pages)
+    bench_keywords()
     return 0
 
 

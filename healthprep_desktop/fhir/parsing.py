@@ -132,3 +132,34 @@ def _repair_round(model: Any, resource: JSON) -> list[str]:
             continue
         repaired.append(".".join(str(p) for p in loc))
     return repaired
+
+
+# Every type a chart fetch validates (record, schedule, documents, outcomes).
+CHART_TYPES = (
+    "Bundle",
+    "OperationOutcome",
+    "Patient",
+    "Practitioner",
+    "Location",
+    "Organization",
+    "Appointment",
+    "Encounter",
+    "Condition",
+    "Observation",
+    "Procedure",
+    "DiagnosticReport",
+    "Immunization",
+    "MedicationRequest",
+    "DocumentReference",
+    "Binary",
+)
+
+
+def preload_models(resource_types: tuple[str, ...] = CHART_TYPES) -> int:
+    """Import and build the R4B model classes ahead of use.
+
+    fhir.resources imports each model module on first use, and building a model class costs
+    tens of milliseconds; met first inside an async fetch, that freezes the event loop. Call
+    this on a worker thread (asyncio.to_thread) before a batch. Returns the number loaded.
+    """
+    return sum(_model(t) is not None for t in resource_types)

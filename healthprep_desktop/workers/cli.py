@@ -82,6 +82,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from healthprep_desktop.logging_setup import configure_logging
+    from healthprep_desktop.workers.gc_tuning import tune_garbage_collector
 
     configure_logging("INFO")
     if args.patients and args.all_patients:
@@ -97,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+    import healthprep_desktop.workers.headless  # noqa: F401 - start-up imports before tuning
+
+    tune_garbage_collector()
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:

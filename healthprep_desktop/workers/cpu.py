@@ -8,6 +8,7 @@ screening library once and keep it (keyed by its hash).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import time
@@ -24,6 +25,7 @@ from healthprep_desktop.screening.record import PatientRecord
 from healthprep_desktop.screening.sheet import render_sheet, render_sheet_text
 from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs, SheetContext
 
+WORKER_NICENESS = 10
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -47,6 +49,7 @@ class PrepareTask:
 @dataclass(frozen=True, slots=True)
 class PrepareOutput:
     results: tuple[ScreeningResult, ...]
+    results_json: list[dict[str, Any]]  # serialised here, not on the event loop
     pdf: bytes
     text: str | None
     seconds: float
@@ -101,7 +104,9 @@ def prepare_patient(task: PrepareTask) -> PrepareOutput:
     )
     pdf = render_sheet(ctx)
     text = render_sheet_text(ctx) if task.want_text else None
-    return PrepareOutput(tuple(results), pdf, text, time.perf_counter() - started)
+    return PrepareOutput(
+        tuple(results), [r.to_json() for r in results], pdf, text, time.perf_counter() - started
+    )
 
 
 def _warm() -> int:
@@ -115,6 +120,11 @@ def _warm() -> int:
 
 def _worker_init() -> None:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # OCR and rendering are background work: at a lower priority the OS hands the cores to
+    # the window's event loop first whenever it wakes, instead of time-slicing it with them.
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
 
 
 def default_workers() -> int:
@@ -139,9 +149,15 @@ class CpuPool:
         return self._pool
 
     async def warm(self) -> None:
+        """Start every worker and import the heavy modules in it. Spawning a process blocks
+        the caller for tens of milliseconds, so it happens on a helper thread: started lazily
+        from the event loop, four workers would freeze the window for a fifth of a second."""
+        await asyncio.to_thread(self._spawn_all)
+
+    def _spawn_all(self) -> None:
         pool = self._ensure()
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(self.workers)))
+        for future in [pool.submit(_warm) for _ in range(self.workers)]:
+            future.result()
 
     async def run(self, fn: Callable[[T], R], arg: T) -> R:
         loop = asyncio.get_running_loop()

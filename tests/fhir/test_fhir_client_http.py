@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from conftest import LoopbackServer, Seen
+from fhir_support import LoopbackServer, Seen
 
 from healthprep_desktop.fhir.auth import BearerAuth
 from healthprep_desktop.fhir.client import FhirClient

@@ -6,7 +6,7 @@ import socket
 import ssl
 
 import httpx
-from conftest import LoopbackServer, Seen
+from fhir_support import LoopbackServer, Seen
 
 from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, RetryConfig
 from healthprep_desktop.fhir.credentials import MemorySecrets

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LoopbackServer, Seen
 from fhir.resources.R4B.documentreference import DocumentReference
+from fhir_support import LoopbackServer, Seen
 
 from healthprep_desktop.fhir.client import FhirClient
 from healthprep_desktop.fhir.config import RateLimitConfig, RetryConfig

@@ -1,4 +1,6 @@
-"""Prints document and prep-sheet figures: sheets rendered per second, OCR seconds per page
+"""Document and sheet figures for bench/screening.py (run that).
+
+Prints document and prep-sheet figures: sheets rendered per second, OCR seconds per page
 (cold and cached), keyword matching over 1 MB of text.
 
     .venv/bin/python bench/screening_documents.py [--sheets 60] [--ocr-pages 3]

@@ -1,0 +1,334 @@
+"""Benchmark: prepare a 500-patient clinic day three ways against a rate-limited sandbox.
+
+    .venv/bin/python bench/batch.py [--patients 500] [--latency-ms 100] [--rate 50]
+                                    [--only pipeline,naive,batches10]
+
+The sandbox runs in a child process with 100 ms latency per request and a 50 requests/s token
+bucket that answers 429 + Retry-After. Each approach runs in its own process (clean peak RSS)
+and does the same work per patient: fetch the chart and its documents, extract the text,
+screen, render the sheet.
+
+- pipeline:  this app's BatchJob (paced client, bounded concurrency, process pool, store).
+- naive:     one patient after another, one request at a time, CPU work inline.
+- batches10: the pattern multi-EHR aggregation guides recommend: 10 patients at a time, then a
+             1 s pause between batches; CPU work inline.
+
+Printed for each: wall time, requests, requests per patient, the lower bound (requests / rate
+limit) and the ratio to it, peak RSS (the process plus its pool workers); for the pipeline also
+the event loop's longest stall. Targets: pipeline within 1.15x of its lower bound, longest
+stall under 50 ms, peak RSS under 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DAY = date(2026, 12, 1)
+
+
+# --- the sandbox (child process) -------------------------------------------------------------
+
+
+class _DayOf:
+    """A clinic source whose schedule for the benchmark day holds exactly N appointments."""
+
+    def __init__(self, clinic: Any, day: date, count: int) -> None:
+        self.clinic, self.day, self.count = clinic, day, count
+
+    def resources(self) -> Any:
+        return self.clinic.resources()
+
+    def schedule(self, day: date) -> list[dict[str, Any]]:
+        count = self.count if day == self.day else None
+        result: list[dict[str, Any]] = self.clinic.schedule(day, count=count)
+        return result
+
+
+def serve(
+    pipe: multiprocessing.connection.Connection, patients: int, latency: float, rate: float
+) -> None:
+    from healthprep_desktop.sandbox import (
+        FaultConfig,
+        OrgConfig,
+        SandboxConfig,
+        SandboxServer,
+        demo_clients,
+    )
+    from healthprep_desktop.sandbox.clinic import SyntheticClinic
+
+    clinic = SyntheticClinic(seed=1, patients=patients, reference_date=DAY)
+    org = OrgConfig("bench", clients=demo_clients(), source=_DayOf(clinic, DAY, patients))
+    faults = FaultConfig(latency_ms=latency, rate_limit=rate, rate_burst=max(1, int(rate)))
+    server = SandboxServer(SandboxConfig(orgs=[org], faults=faults))
+    server.start()
+    pipe.send({"base_url": server.base_url(), "tz": clinic.time_zone})
+    pipe.recv()  # until the parent says stop
+    pipe.send(server.stats)
+    server.stop()
+
+
+# --- memory ----------------------------------------------------------------------------------
+
+
+def _rss_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+class RssSampler:
+    """Peak resident memory of this process plus its children (the process pool)."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            total = _rss_of(me) + sum(_rss_of(c) for c in _children(me))
+            self.peak = max(self.peak, total)
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# --- the approaches (each in its own process) ------------------------------------------------
+
+
+def _connection(base_url: str, rate: float, concurrency: int) -> Any:
+    from healthprep_desktop.fhir.config import (
+        AuthMethod,
+        ConnectionConfig,
+        RateLimitConfig,
+        Vendor,
+    )
+    from healthprep_desktop.fhir.credentials import MemorySecrets
+    from healthprep_desktop.fhir.session import FhirConnection
+    from healthprep_desktop.fhir.tokens import MemoryTokenStore
+    from healthprep_desktop.sandbox.config import DEMO_PUBLIC_CLIENT
+    from healthprep_desktop.workers.demo import DEMO_SCOPES
+
+    config = ConnectionConfig(
+        name="bench",
+        base_url=base_url,
+        vendor=Vendor.GENERIC,
+        auth_method=AuthMethod.SMART_PUBLIC_PKCE,
+        client_id=DEMO_PUBLIC_CLIENT,
+        scopes=DEMO_SCOPES,
+        rate_limit=RateLimitConfig(requests_per_second=rate, max_concurrency=concurrency),
+    )
+    return FhirConnection(
+        config,
+        tenant="bench",
+        tokens=MemoryTokenStore(),
+        secrets=MemorySecrets(),
+        keep_invalid=True,
+    )
+
+
+async def _pipeline(base_url: str, rate: float, tz: str) -> dict[str, Any]:
+    from healthprep_desktop.store import Store
+    from healthprep_desktop.workers.batch import BatchJob
+    from healthprep_desktop.workers.demo import follow_authorize_redirects
+    from healthprep_desktop.workers.job import JobSpec
+    from healthprep_desktop.workers.loop_monitor import LoopStallMonitor
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    store = Store.open_ephemeral(tmp / "bench.db")
+    tenant = store.create_tenant("Bench clinic")
+    scope = store.tenant(tenant.id)
+    conn_row = scope.connections.add("bench", "generic", base_url)
+
+    # Pace at the server's published limit; enough in flight to cover 100 ms of latency.
+    conn = _connection(base_url, rate, 16)
+    await conn.login_interactive(open_url=follow_authorize_redirects)
+    login_requests = conn.client.stats.requests
+    spec = JobSpec(tenant_id=tenant.id, connection_id=str(conn_row.id), clinic_date=DAY)
+    job = BatchJob(store, spec, connection=conn, connection_id=conn_row.id, concurrency=16, tz=tz)
+    monitor = LoopStallMonitor()
+    monitor.start()
+    started = time.perf_counter()
+    summary = await job.run()
+    wall = time.perf_counter() - started
+    stall = await monitor.stop()
+    await conn.aclose()
+    store.close()
+    return {
+        "wall": wall,
+        "requests": conn.client.stats.requests - login_requests,
+        "patients": summary.done + summary.skipped,
+        "failed": summary.failed,
+        "stall_ms": stall * 1000,
+        "stall_at_s": monitor.longest_at,
+        "stalls_over_50ms": [(round(a, 2), round(d * 1000)) for a, d in monitor.stalls][:10],
+        "rate_limited": conn.client.stats.rate_limited,
+    }
+
+
+async def _inline_patient(conn: Any, pid: str, tz: str) -> None:
+    """Fetch, extract, screen and render one patient with everything on the event loop."""
+    from healthprep_desktop.fhir.record import fetch_patient_record
+    from healthprep_desktop.screening.documents import ExtractJob, extract_text_job
+    from healthprep_desktop.screening.engine import evaluate
+    from healthprep_desktop.screening.sheet import render_sheet
+    from healthprep_desktop.screening.sheet_model import SheetContext
+
+    fetched = await fetch_patient_record(conn.client, pid)
+    record = fetched.record
+    record.documents = [
+        extract_text_job(ExtractJob(d.reference, d.title, d.date, d.content_type, d.data))
+        for d in fetched.documents
+        if d.data is not None
+    ]
+    results = evaluate(record, DAY, tz=tz)
+    render_sheet(SheetContext(record=record, results=results, as_of=DAY))
+
+
+async def _common(base_url: str, tz: str, *, group: int, pause: float) -> dict[str, Any]:
+    from healthprep_desktop.fhir.schedule import fetch_schedule, unique_patients
+    from healthprep_desktop.workers.demo import follow_authorize_redirects
+
+    # No pacing: these patterns send as fast as they go and rely on retries after a 429.
+    conn = _connection(base_url, 0.0, group)
+    await conn.login_interactive(open_url=follow_authorize_redirects)
+    login_requests = conn.client.stats.requests
+    started = time.perf_counter()
+    pids = unique_patients(await fetch_schedule(conn.client, DAY))
+    failed = 0
+    for i in range(0, len(pids), group):
+        outcomes = await asyncio.gather(
+            *(_inline_patient(conn, pid, tz) for pid in pids[i : i + group]),
+            return_exceptions=True,
+        )
+        failed += sum(isinstance(o, BaseException) for o in outcomes)
+        if pause and i + group < len(pids):
+            await asyncio.sleep(pause)
+    wall = time.perf_counter() - started
+    await conn.aclose()
+    return {
+        "wall": wall,
+        "requests": conn.client.stats.requests - login_requests,
+        "patients": len(pids) - failed,
+        "failed": failed,
+        "rate_limited": conn.client.stats.rate_limited,
+    }
+
+
+def run_approach(name: str, base_url: str, rate: float, tz: str, out: Any) -> None:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # The same process settings as the app (healthprep_desktop.workers.cli / ui.app).
+    import healthprep_desktop.workers.batch  # noqa: F401 - start-up imports first
+    from healthprep_desktop.workers.gc_tuning import tune_garbage_collector
+
+    tune_garbage_collector()
+    with RssSampler() as rss:
+        if name == "pipeline":
+            result = asyncio.run(_pipeline(base_url, rate, tz))
+        elif name == "naive":
+            result = asyncio.run(_common(base_url, tz, group=1, pause=0.0))
+        else:
+            result = asyncio.run(_common(base_url, tz, group=10, pause=1.0))
+    result["peak_rss_mb"] = rss.peak / 2**20
+    import resource
+
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    result["cpu_main_s"] = me.ru_utime + me.ru_stime
+    result["cpu_workers_s"] = kids.ru_utime + kids.ru_stime
+    out.send(result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=500)
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--only", default="pipeline,naive,batches10")
+    args = parser.parse_args(argv)
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=serve, args=(child, args.patients, args.latency_ms, args.rate))
+    server.start()
+    info = parent.recv()
+    print(
+        f"sandbox: {args.patients}-patient day, {args.latency_ms:.0f} ms latency, "
+        f"{args.rate:.0f} requests/s limit (429 + Retry-After)"
+    )
+    rows: dict[str, dict[str, Any]] = {}
+    try:
+        for name in args.only.split(","):
+            rx, tx = ctx.Pipe(duplex=False)
+            proc = ctx.Process(
+                target=run_approach, args=(name, info["base_url"], args.rate, info["tz"], tx)
+            )
+            proc.start()
+            rows[name] = rx.recv()
+            proc.join()
+            r = rows[name]
+            bound = r["requests"] / args.rate
+            print(
+                f"{name:10s} wall {r['wall']:7.1f} s  requests {r['requests']:5d}  "
+                f"per patient {r['requests'] / max(1, r['patients']):.2f}  "
+                f"bound {bound:6.1f} s  ratio {r['wall'] / bound:5.2f}  "
+                f"429s {r['rate_limited']:4d}  failed {r['failed']}  "
+                f"peak RSS {r['peak_rss_mb']:6.0f} MB"
+                + (f"  longest loop stall {r['stall_ms']:.0f} ms" if "stall_ms" in r else "")
+                + f"  CPU main {r['cpu_main_s']:.1f} s, workers {r['cpu_workers_s']:.1f} s",
+                flush=True,
+            )
+    finally:
+        parent.send("stop")
+        parent.recv()
+        server.join(30)
+    if "pipeline" in rows:
+        p = rows["pipeline"]
+        ratio = p["wall"] / (p["requests"] / args.rate)
+        print(
+            json.dumps(
+                {
+                    "pipeline_ratio_to_bound": round(ratio, 3),
+                    "target_ratio": 1.15,
+                    "longest_stall_ms": round(p["stall_ms"], 1),
+                    "target_stall_ms": 50,
+                    "peak_rss_mb": round(p["peak_rss_mb"]),
+                    "target_rss_mb": 500,
+                }
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
