@@ -199,6 +199,7 @@ class _Verdict:
     last_done: date | None = None
     next_due: date | None = None
     flags: list[str] = field(default_factory=list)
+    frequency: str | None = None  # of the modality that decided, when several could
 
 
 def _fact_evidence(
@@ -265,7 +266,7 @@ class _Context:
             reason=verdict.reason,
             last_done=verdict.last_done,
             next_due=verdict.next_due,
-            frequency=chosen.frequency,
+            frequency=verdict.frequency or chosen.frequency,
             evidence=tuple(trigger_evidence + verdict.evidence),
             dismissed=tuple(dict.fromkeys(dismissed_refs)),
             flags=tuple(verdict.flags),
@@ -647,7 +648,8 @@ class _Context:
             status, text = Status.DUE_SOON, explain.due_soon(events_text, next_due, self.as_of)
         else:
             status, text = Status.COMPLETE, explain.complete(events_text, next_due)
-        return _Verdict(status, text, None, evidence, last_done, next_due, flags)
+        frequency = deciding.modality.frequency_text() if rule.completion != "all" else None
+        return _Verdict(status, text, None, evidence, last_done, next_due, flags, frequency)
 
     def _modality(
         self, rule: ScreeningType, m: Modality, group: str, dismissed_refs: list[str]

@@ -189,3 +189,12 @@ def test_report_without_a_result_does_not_satisfy_a_result_rule() -> None:
     result = run(woman, blank, concluded)["cervical_cancer"]
     assert result.status is Status.COMPLETE
     assert result.evidence[0].reference == "DiagnosticReport/dr1"
+
+
+def test_frequency_is_the_deciding_modalitys_not_the_whole_menu() -> None:
+    pat = patient(MAN_60, "male")
+    done = run(pat, procedure(CPT, "45378", "2019-04-02"))["colorectal_cancer"]
+    assert done.frequency == "every 10 years"
+    never = run(pat)["colorectal_cancer"]
+    assert never.frequency is not None and "10 years" in never.frequency
+    assert "1 year" in never.frequency  # with nothing done, the options are listed
