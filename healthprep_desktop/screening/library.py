@@ -40,7 +40,6 @@ from healthprep_desktop.screening.valuesets import (
     load_valueset,
     normalize_code,
     normalize_system,
-    valueset_dir,
 )
 
 Key = tuple[str, str]  # (normalised system URI, normalised code)
@@ -275,13 +274,8 @@ def load_library(path: Path | str) -> Library:
 
 
 def resolve_valueset(oid: str) -> ValueSet:
-    """A shipped value set by OID; also finds files the importer saved as ``<oid>-<version>``."""
-    try:
-        return load_valueset(oid)
-    except KeyError:
-        for candidate in sorted(valueset_dir().glob(f"{oid}-*.json")):
-            return load_valueset(candidate.stem)
-        raise
+    """A shipped value set by OID (resources/valuesets/<oid>.json)."""
+    return load_valueset(oid)
 
 
 def parse_library(data: Any) -> Library:

@@ -24,7 +24,6 @@ from healthprep_desktop.screening.valuesets import (
     Coding,
     ValueSet,
     load_valueset,
-    valueset_dir,
 )
 
 JSON = dict[str, Any]
@@ -88,14 +87,8 @@ class VS:
 
 @cache
 def valueset(oid: str) -> ValueSet:
-    """The shipped value set; some files carry a version suffix (`<oid>-<version>.json`)."""
-    try:
-        return load_valueset(oid)
-    except KeyError:
-        versioned = sorted(valueset_dir().glob(f"{oid}-*.json"))
-        if not versioned:
-            raise
-        return load_valueset(versioned[-1].stem)
+    """The shipped value set (resources/valuesets/<oid>.json)."""
+    return load_valueset(oid)
 
 
 @cache
