@@ -206,7 +206,7 @@ async def _pipeline(base_url: str, rate: float, tz: str, *, rerun: bool = False)
     }
 
 
-async def _inline_patient(conn: Any, pid: str, tz: str) -> None:
+async def _inline_patient(conn: Any, pid: str, tz: str, capabilities: Any) -> None:
     """Fetch, extract, screen and render one patient with everything on the event loop."""
     from healthprep_desktop.fhir.record import fetch_patient_record
     from healthprep_desktop.screening.documents import ExtractJob, extract_text_job
@@ -214,7 +214,9 @@ async def _inline_patient(conn: Any, pid: str, tz: str) -> None:
     from healthprep_desktop.screening.sheet import render_sheet
     from healthprep_desktop.screening.sheet_model import SheetContext
 
-    fetched = await fetch_patient_record(conn.client, pid)
+    # The same fetch plan as the pipeline ($everything where offered): the comparison is about
+    # scheduling, not about how many requests a chart takes.
+    fetched = await fetch_patient_record(conn.client, pid, capabilities=capabilities)
     record = fetched.record
     record.documents = [
         extract_text_job(ExtractJob(d.reference, d.title, d.date, d.content_type, d.data))
@@ -234,11 +236,12 @@ async def _common(base_url: str, tz: str, *, group: int, pause: float) -> dict[s
     await conn.login_interactive(open_url=follow_authorize_redirects)
     login_requests = conn.client.stats.requests
     started = time.perf_counter()
+    capabilities = await conn.capabilities()
     pids = unique_patients(await fetch_schedule(conn.client, DAY))
     failed = 0
     for i in range(0, len(pids), group):
         outcomes = await asyncio.gather(
-            *(_inline_patient(conn, pid, tz) for pid in pids[i : i + group]),
+            *(_inline_patient(conn, pid, tz, capabilities) for pid in pids[i : i + group]),
             return_exceptions=True,
         )
         failed += sum(isinstance(o, BaseException) for o in outcomes)

@@ -1,0 +1,345 @@
+"""The audit trail for compliance officers: filter, verify the hash chain, export CSV.
+
+Reading the trail and verifying it run in a thread; exporting is itself audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDate,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from healthprep_desktop.store import AuditAction, AuditEntry, AuditEvent, AuditFilter
+from healthprep_desktop.store.audit import ChainVerification
+from healthprep_desktop.ui import tasks
+from healthprep_desktop.ui.session import AppSession, describe_error
+
+HEADERS = ("#", "Time", "OS user", "EHR user", "Clinic", "Action", "Patient", "Resources",
+           "Outcome", "Detail")  # fmt: skip
+CSV_COLUMNS = ("seq", "time_utc", "os_user", "ehr_user", "tenant", "action", "patient",
+               "resources", "outcome", "detail", "hash")  # fmt: skip
+ALL_ACTIONS = "All actions"
+Index = QModelIndex | QPersistentModelIndex
+
+
+class AuditModel(QAbstractTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.entries: list[AuditEntry] = []
+        self.clinics: dict[str, str] = {}
+        self.broken_seq: int | None = None
+
+    def set_entries(self, entries: list[AuditEntry], clinics: dict[str, str]) -> None:
+        self.beginResetModel()
+        self.entries = entries
+        self.clinics = clinics
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        e = self.entries[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._cell(e, index.column())
+        if role == Qt.ItemDataRole.BackgroundRole and e.seq == self.broken_seq:
+            from PySide6.QtGui import QColor
+
+            return QColor(255, 120, 120, 90)
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
+            return f"hash {e.hash}\nprevious {e.prev_hash}"
+        return None
+
+    def _cell(self, e: AuditEntry, column: int) -> str:
+        values = (
+            str(e.seq),
+            e.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            e.os_user,
+            e.ehr_user or "",
+            self.clinics.get(e.tenant_id or "", e.tenant_id or ""),
+            e.action,
+            e.patient_id or "",
+            " ".join(e.resource_ids),
+            e.outcome,
+            e.detail,
+        )
+        return values[column]
+
+    def row_of(self, seq: int) -> int | None:
+        for row, e in enumerate(self.entries):
+            if e.seq == seq:
+                return row
+        return None
+
+
+def _cell(value: str | None) -> str:
+    text = value or ""
+    # Spreadsheets run cells starting with these as formulas (CSV injection).
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+def write_csv(path: Path, entries: Sequence[AuditEntry]) -> None:
+    """The same columns as ``healthprep-desktop audit export``; readable by this user only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for e in entries:
+            writer.writerow(
+                [
+                    e.seq,
+                    e.at,
+                    _cell(e.os_user),
+                    _cell(e.ehr_user),
+                    _cell(e.tenant_id),
+                    e.action,
+                    _cell(e.patient_id),
+                    _cell(" ".join(e.resource_ids)),
+                    e.outcome,
+                    _cell(e.detail),
+                    e.hash,
+                ]
+            )
+
+
+class AuditViewer(QMainWindow):
+    loaded = Signal(int)  # entries shown
+    verified = Signal(object)  # ChainVerification
+
+    def __init__(self, session: AppSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Audit trail")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.session = session
+        self.model = AuditModel(self)
+        self._load_task: asyncio.Task[Any] | None = None
+
+        self.since = QDateEdit()
+        self.until = QDateEdit()
+        today = date.today()
+        for edit, day in ((self.since, today - timedelta(days=30)), (self.until, today)):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setDate(QDate(day.year, day.month, day.day))
+        self.use_dates = QCheckBox("From")
+        self.use_dates.setToolTip("Only entries between these dates (inclusive)")
+        self.user = QLineEdit()
+        self.user.setPlaceholderText("OS or EHR user")
+        self.user.setObjectName("auditUser")
+        self.patient = QLineEdit()
+        self.patient.setPlaceholderText("Patient id")
+        self.patient.setObjectName("auditPatient")
+        self.action = QComboBox()
+        self.action.setObjectName("auditAction")
+        self.action.addItem(ALL_ACTIONS, "")
+        for item in AuditAction:
+            self.action.addItem(item.value.replace("_", " "), item.value)
+        self.all_clinics = QCheckBox("All clinics")
+        self.all_clinics.setToolTip("Include every clinic's entries and workstation entries")
+        apply = QPushButton("&Apply")
+        apply.setObjectName("auditApply")
+        apply.clicked.connect(self.reload)
+        for line in (self.user, self.patient):
+            line.returnPressed.connect(self.reload)
+        filters = QHBoxLayout()
+        filters.addWidget(self.use_dates)
+        filters.addWidget(self.since)
+        filters.addWidget(QLabel("to"))
+        filters.addWidget(self.until)
+        filters.addWidget(self.user, 1)
+        filters.addWidget(self.action)
+        filters.addWidget(self.patient, 1)
+        filters.addWidget(self.all_clinics)
+        filters.addWidget(apply)
+
+        self.table = QTableView()
+        self.table.setObjectName("auditTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        # Sizing columns to contents reads every row's text; a trail has tens of thousands.
+        self.table.horizontalHeader().setResizeContentsPrecision(200)
+
+        self.verify_button = QPushButton("&Verify chain")
+        self.verify_button.setObjectName("verifyChain")
+        self.verify_button.clicked.connect(self.verify)
+        self.export_button = QPushButton("&Export CSV…")
+        self.export_button.setObjectName("exportCsv")
+        self.export_button.clicked.connect(self._export_clicked)
+        self.result = QLabel()
+        self.result.setObjectName("verifyResult")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.verify_button)
+        bottom.addWidget(self.export_button)
+        bottom.addWidget(self.result, 1)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(bottom)
+        self.setCentralWidget(central)
+        close = QAction("Close", self)
+        close.setShortcut(QKeySequence(QKeySequence.StandardKey.Close))
+        close.triggered.connect(self.close)
+        self.addAction(close)
+        self.resize(1100, 600)
+        self.reload()
+
+    # Filter and load --------------------------------------------------------------------
+
+    def current_filter(self) -> AuditFilter:
+        since = until = None
+        if self.use_dates.isChecked():
+            first, last = self.since.date(), self.until.date()
+            since = _start_of(date(first.year(), first.month(), first.day()))
+            until = _start_of(date(last.year(), last.month(), last.day()) + timedelta(days=1))
+        action = str(self.action.currentData() or "")
+        return AuditFilter(
+            since=since,
+            until=until,
+            user=self.user.text().strip() or None,
+            patient_id=self.patient.text().strip() or None,
+            actions=frozenset({action}) if action else frozenset(),
+        )
+
+    def _entries(self, where: AuditFilter, all_clinics: bool) -> list[AuditEntry]:
+        if all_clinics:
+            return self.session.store.audit.entries(where)
+        return self.session.scope.audit_entries(where)
+
+    def reload(self) -> None:
+        if self._load_task is not None and not self._load_task.done():
+            self._load_task.cancel()
+        where, everything = self.current_filter(), self.all_clinics.isChecked()
+        clinics = {t.id: t.name for t in self.session.tenants()}
+        self._load_task = tasks.start(
+            asyncio.to_thread(self._entries, where, everything),
+            on_done=lambda entries: self._show(entries, clinics),
+            on_error=lambda exc: self.statusBar().showMessage(describe_error(exc)),
+            name="audit-load",
+            owner=self,
+        )
+
+    def _show(self, entries: list[AuditEntry], clinics: dict[str, str]) -> None:
+        self.model.set_entries(entries, clinics)
+        self.table.resizeColumnsToContents()
+        self.statusBar().showMessage(f"{len(entries)} entries")
+        self.loaded.emit(len(entries))
+
+    # Verify -----------------------------------------------------------------------------
+
+    def verify(self) -> None:
+        self.verify_button.setEnabled(False)
+        self.result.setText("Verifying the whole trail…")
+        tasks.start(
+            asyncio.to_thread(self.session.store.audit.verify),
+            on_done=self._verified,
+            on_error=self._verify_failed,
+            name="audit-verify",
+            owner=self,
+        )
+
+    def _verified(self, result: ChainVerification) -> None:
+        self.verify_button.setEnabled(True)
+        if result.ok:
+            self.result.setStyleSheet("color: #1a7f37;")
+            self.result.setText(f"OK: {result.entries} entries intact. Head {result.head_hash}")
+            self.model.broken_seq = None
+        else:
+            self.result.setStyleSheet("color: #d1242f;")
+            self.result.setText(result.summary())
+            self.model.broken_seq = result.broken_seq
+            row = self.model.row_of(result.broken_seq) if result.broken_seq else None
+            if row is not None:
+                self.table.selectRow(row)
+                self.table.scrollTo(self.model.index(row, 0))
+        self.table.viewport().update()
+        self.verified.emit(result)
+
+    def _verify_failed(self, exc: BaseException) -> None:
+        self.verify_button.setEnabled(True)
+        self.result.setText(f"Could not verify: {describe_error(exc)}")
+
+    # Export -----------------------------------------------------------------------------
+
+    def _export_clicked(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export audit entries", "audit.csv", "CSV (*.csv)"
+        )
+        if not name:
+            return
+        try:
+            self.export_csv(Path(name))
+        except OSError as exc:
+            QMessageBox.warning(self, "Export", f"Cannot write the file: {exc.strerror}")
+
+    def export_csv(self, path: Path) -> int:
+        """Write the entries shown; the export is itself recorded."""
+        entries = list(self.model.entries)
+        write_csv(path, entries)
+        where = self.current_filter()
+        tenant = None if self.all_clinics.isChecked() else self.session.tenant_id
+        self.session.store.audit.append(
+            AuditEvent(
+                AuditAction.EXPORT,
+                tenant_id=tenant,
+                patient_id=where.patient_id,
+                detail=f"audit export: {len(entries)} entries",
+                ehr_user=self.session.ehr_user(),
+            )
+        )
+        self.statusBar().showMessage(f"Wrote {len(entries)} entries.")
+        return len(entries)
+
+
+def _start_of(day: date) -> datetime:
+    """Local midnight of ``day`` as an aware UTC instant (the trail stores UTC)."""
+    return datetime.combine(day, time.min).astimezone().astimezone(UTC)

@@ -1,0 +1,267 @@
+"""The fields of one EHR connection, shown or hidden per auth method, with validation.
+
+Secrets (client secret, password, API key) are write-only: the form says whether one is stored,
+never shows it, and an empty field keeps the stored value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, RedirectConfig, Vendor
+from healthprep_desktop.fhir.presets import PRESETS, preset_for
+
+AUTH_LABELS = {
+    AuthMethod.SMART_PUBLIC_PKCE: "SMART sign-in (public app, PKCE)",
+    AuthMethod.SMART_CONFIDENTIAL_BASIC: "SMART sign-in (confidential, client secret, Basic)",
+    AuthMethod.SMART_CONFIDENTIAL_POST: "SMART sign-in (confidential, client secret in form)",
+    AuthMethod.SMART_BACKEND_SERVICES: "SMART Backend Services (signed key, no user)",
+    AuthMethod.BASIC: "HTTP Basic (user name and password)",
+    AuthMethod.API_KEY: "API key header",
+    AuthMethod.NONE: "None (open test server)",
+}
+# Secret kinds per method: what ConnectionConfig.secret_key(tenant, kind) names.
+SECRET_KINDS = {
+    AuthMethod.SMART_CONFIDENTIAL_BASIC: "client_secret",
+    AuthMethod.SMART_CONFIDENTIAL_POST: "client_secret",
+    AuthMethod.BASIC: "password",
+    AuthMethod.API_KEY: "api_key",
+}
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+@dataclass
+class FormValues:
+    config: ConnectionConfig
+    secret: str = ""  # typed in this time ("" = keep the stored one)
+    errors: list[str] = field(default_factory=list)
+
+
+class ConnectionForm(QWidget):
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._loading = False
+        self._stored_secret = False
+        self.layout_ = QFormLayout(self)
+        self.name = QLineEdit()
+        self.name.setObjectName("connName")
+        self.vendor = QComboBox()
+        self.vendor.setObjectName("connVendor")
+        for vendor, preset in PRESETS.items():
+            self.vendor.addItem(preset.label, vendor.value)
+        self.base_url = QLineEdit()
+        self.base_url.setObjectName("connUrl")
+        self.base_url.setPlaceholderText("https://fhir.example.org/api/FHIR/R4")
+        self.auth = QComboBox()
+        self.auth.setObjectName("connAuth")
+        for method, label in AUTH_LABELS.items():
+            self.auth.addItem(label, method.value)
+        self.client_id = QLineEdit()
+        self.client_id.setObjectName("connClientId")
+        self.secret = QLineEdit()
+        self.secret.setObjectName("connSecret")
+        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.username = QLineEdit()
+        self.username.setObjectName("connUser")
+        self.api_key_header = QLineEdit("X-API-Key")
+        self.key_id = QLineEdit()
+        self.key_algorithm = QComboBox()
+        self.key_algorithm.addItems(["RS384", "ES384"])
+        self.scopes = QPlainTextEdit()
+        self.scopes.setObjectName("connScopes")
+        self.scopes.setFixedHeight(70)
+        self.redirect_port = QSpinBox()
+        self.redirect_port.setRange(0, 65535)
+        self.redirect_port.setSpecialValueText("any free port")
+        self.redirect_port.setToolTip(
+            "Some EHRs register an exact redirect URI: then set the port registered there"
+        )
+        self.enabled = QCheckBox("Use this connection")
+        self.enabled.setChecked(True)
+        self.priority = QSpinBox()
+        self.priority.setRange(0, 1000)
+        self.priority.setValue(100)
+        self.priority.setToolTip("Lower is tried first when the clinic has several connections")
+        self.secret_label = QLabel("Client secret:")
+        rows: list[tuple[str | QLabel, QWidget]] = [
+            ("Name:", self.name),
+            ("EHR:", self.vendor),
+            ("FHIR base URL:", self.base_url),
+            ("Sign-in method:", self.auth),
+            ("Client ID:", self.client_id),
+            (self.secret_label, self.secret),
+            ("User name:", self.username),
+            ("API key header:", self.api_key_header),
+            ("Key ID (kid):", self.key_id),
+            ("Key algorithm:", self.key_algorithm),
+            ("Scopes:", self.scopes),
+            ("Redirect port:", self.redirect_port),
+            ("", self.enabled),
+            ("Priority:", self.priority),
+        ]
+        for caption, widget in rows:
+            self.layout_.addRow(caption, widget)
+        self.vendor.currentIndexChanged.connect(self._vendor_changed)
+        self.auth.currentIndexChanged.connect(self._auth_changed)
+        for line in (self.name, self.base_url, self.client_id, self.secret, self.username):
+            line.textEdited.connect(lambda _t: self._edited())
+        self.scopes.textChanged.connect(self._edited)
+        self.clear()
+
+    # Loading ----------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """A new connection with the generic preset."""
+        self.load(
+            ConnectionConfig(
+                name="",
+                base_url="",
+                vendor=Vendor.GENERIC,
+                auth_method=PRESETS[Vendor.GENERIC].auth_method,
+                scopes=PRESETS[Vendor.GENERIC].scopes,
+            ),
+            secret_stored=False,
+            priority=100,
+        )
+
+    def load(self, config: ConnectionConfig, *, secret_stored: bool, priority: int) -> None:
+        self._loading = True
+        try:
+            self.name.setText(config.name)
+            self.vendor.setCurrentIndex(max(0, self.vendor.findData(config.vendor.value)))
+            self.base_url.setText(config.base_url)
+            self.auth.setCurrentIndex(max(0, self.auth.findData(config.auth_method.value)))
+            self.client_id.setText(config.client_id)
+            self.secret.clear()
+            self.username.setText(config.username)
+            self.api_key_header.setText(config.api_key_header)
+            self.key_id.setText(config.backend_key_id)
+            self.key_algorithm.setCurrentText(config.backend_key_algorithm)
+            self.scopes.setPlainText(" ".join(config.scopes))
+            self.redirect_port.setValue(config.redirect.port)
+            self.enabled.setChecked(config.enabled)
+            self.priority.setValue(priority)
+            self._stored_secret = secret_stored
+            self._loaded = config
+        finally:
+            self._loading = False
+        self._auth_changed()
+
+    # Per-method fields -------------------------------------------------------------------
+
+    @property
+    def method(self) -> AuthMethod:
+        return AuthMethod(self.auth.currentData())
+
+    def _auth_changed(self, *_: object) -> None:
+        method = self.method
+        kind = SECRET_KINDS.get(method)
+        visible = {
+            self.client_id: method.is_smart,
+            self.secret: kind is not None,
+            self.username: method is AuthMethod.BASIC,
+            self.api_key_header: method is AuthMethod.API_KEY,
+            self.key_id: method is AuthMethod.SMART_BACKEND_SERVICES,
+            self.key_algorithm: method is AuthMethod.SMART_BACKEND_SERVICES,
+            self.scopes: method.is_smart,
+            self.redirect_port: method.is_interactive,
+        }
+        for widget, show in visible.items():
+            self.layout_.setRowVisible(widget, show)
+        if kind is not None:
+            self.secret_label.setText(
+                {"client_secret": "Client secret:", "password": "Password:", "api_key": "API key:"}[
+                    kind
+                ]
+            )
+            self.secret.setPlaceholderText(
+                "stored: leave empty to keep it" if self._stored_secret else "required"
+            )
+        self._edited()
+
+    def _vendor_changed(self, *_: object) -> None:
+        if self._loading:
+            return
+        preset = preset_for(Vendor(self.vendor.currentData()))
+        self.auth.setCurrentIndex(max(0, self.auth.findData(preset.auth_method.value)))
+        self.scopes.setPlainText(" ".join(preset.scopes))
+        self.redirect_port.setValue(preset.fixed_redirect_port)
+        self._edited()
+
+    def _edited(self) -> None:
+        if not self._loading:
+            self.changed.emit()
+
+    # Reading and validating -------------------------------------------------------------
+
+    def values(self, *, taken_names: set[str] = frozenset()) -> FormValues:  # type: ignore[assignment]
+        errors: list[str] = []
+        method = self.method
+        name = self.name.text().strip()
+        url = self.base_url.text().strip()
+        if not name:
+            errors.append("Enter a name for the connection.")
+        elif name.casefold() in {n.casefold() for n in taken_names}:
+            errors.append(f"Another connection is already named {name!r}.")
+        elif "/" in name:
+            errors.append("The name cannot contain '/'.")
+        errors.extend(url_problems(url))
+        scopes = tuple(self.scopes.toPlainText().split())
+        if method.is_smart and not self.client_id.text().strip():
+            errors.append("Enter the client ID the EHR issued for HealthPrep Desktop.")
+        if method.is_smart and not scopes:
+            errors.append("Enter the scopes to ask for (the preset fills them in).")
+        kind = SECRET_KINDS.get(method)
+        if kind is not None and not self.secret.text() and not self._stored_secret:
+            errors.append(f"Enter the {self.secret_label.text().rstrip(':').lower()}.")
+        if method is AuthMethod.BASIC and not self.username.text().strip():
+            errors.append("Enter the user name for HTTP Basic.")
+        if method is AuthMethod.API_KEY and not self.api_key_header.text().strip():
+            errors.append("Enter the name of the API key header.")
+        config = ConnectionConfig(
+            name=name,
+            base_url=url,
+            vendor=Vendor(self.vendor.currentData()),
+            auth_method=method,
+            client_id=self.client_id.text().strip(),
+            scopes=scopes,
+            redirect=RedirectConfig(port=self.redirect_port.value()),
+            enabled=self.enabled.isChecked(),
+            priority=self.priority.value(),
+            username=self.username.text().strip(),
+            api_key_header=self.api_key_header.text().strip() or "X-API-Key",
+            backend_key_algorithm=self.key_algorithm.currentText(),
+            backend_key_id=self.key_id.text().strip(),
+        )
+        return FormValues(config=config, secret=self.secret.text(), errors=errors)
+
+
+def url_problems(url: str) -> list[str]:
+    if not url:
+        return ["Enter the FHIR base URL (the EHR's documentation or endpoint directory has it)."]
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        return ["The FHIR base URL is not a valid web address."]
+    if parsed.scheme not in ("https", "http") or not parsed.host:
+        return ["The FHIR base URL must start with https:// and name a server."]
+    if parsed.scheme == "http" and parsed.host not in _LOOPBACK_HOSTS:
+        return ["Use https:// for the FHIR base URL: patient data must travel encrypted."]
+    if parsed.query or parsed.fragment:
+        return ["The FHIR base URL must not contain '?' or '#'."]
+    return []
