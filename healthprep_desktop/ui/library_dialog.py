@@ -34,14 +34,14 @@ from PySide6.QtWidgets import (
 from healthprep_desktop.screening.library import LibraryError
 from healthprep_desktop.settings import SETTINGS, Scope, Setting
 from healthprep_desktop.store import AuditAction
-from healthprep_desktop.ui.library_overrides import (
+from healthprep_desktop.ui.session import AppSession
+from healthprep_desktop.workers.library_overrides import (
     OVERRIDES_SETTING,
     apply_overrides,
     default_library_data,
     load_overrides,
     validated_library,
 )
-from healthprep_desktop.ui.session import AppSession
 
 UNITS = ("years", "months", "days", "once", "season")
 NO_AGE = -1  # the spin box's "no limit" value

@@ -80,6 +80,7 @@ from healthprep_desktop.workers.events import (
     ProgressTracker,
 )
 from healthprep_desktop.workers.job import JobSpec
+from healthprep_desktop.workers.library_overrides import custom_library_json
 
 log = logging.getLogger(__name__)
 
@@ -446,6 +447,8 @@ class BatchJob:
         else:
             state, phase = JobState.DONE, JobPhase.FINISHED
         await self._db.call(scope.jobs.set_state, self.job_id, state)
+        if summary.done or summary.skipped:
+            self.connection.status_tracker.mark_synced()
         summary.requests = self.connection.client.stats.requests
         self._set_phase(phase)
 
@@ -845,7 +848,12 @@ def _job_options(settings: Settings, scope: TenantScope) -> dict[str, Any]:
         "ocr_page_cap": OCR_PAGE_CAP,
         "concurrency": CONCURRENCY,
     }
-    return {key: settings.get(item, _scope_for(item, scope)) for key, item in items.items()}
+    options: dict[str, Any] = {
+        key: settings.get(item, _scope_for(item, scope)) for key, item in items.items()
+    }
+    # The clinic's edits to the screening library (None: the shipped library as it is).
+    options["library_json"] = custom_library_json(scope)
+    return options
 
 
 def _commit_patient(

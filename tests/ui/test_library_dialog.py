@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 from healthprep_desktop.settings import DUE_SOON_DAYS, IDLE_LOCK_MINUTES, LABS_MONTHS
 from healthprep_desktop.store import AuditAction
 from healthprep_desktop.ui.library_dialog import LibraryDialog
-from healthprep_desktop.ui.library_overrides import custom_library_json, validated_library
 from healthprep_desktop.ui.session import AppSession
+from healthprep_desktop.workers.library_overrides import custom_library_json, validated_library
 
 
 @pytest.fixture

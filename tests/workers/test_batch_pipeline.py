@@ -259,3 +259,20 @@ async def test_fault_injection_gives_the_same_results_as_a_clean_run(
         if got.get(pid, {}).get(sid) != status
     }
     assert not differences
+
+
+async def test_the_clinics_library_edits_shape_the_sheets_and_rescreen(
+    setup: Setup, connection: FhirConnection, cpu_pool: CpuPool
+) -> None:
+    from healthprep_desktop.workers.library_overrides import OVERRIDES_SETTING
+
+    pids = tuple(setup.demo.clinic.patient_ids()[:3])
+    first = await _job(setup, connection, cpu_pool, _spec(setup, patient_ids=pids)).run()
+    assert all("hiv" in by_id for by_id in _statuses(setup, first).values())
+    # An admin turns HIV screening off for this clinic: the definitions changed, so every
+    # patient is screened again (no skip) and the sheets no longer carry the row.
+    setup.scope.settings.set_raw(OVERRIDES_SETTING, {"disabled": ["hiv"]})
+    second = await _job(setup, connection, cpu_pool, _spec(setup, patient_ids=pids)).run()
+    assert (second.done, second.skipped) == (3, 0)
+    assert all("hiv" not in by_id for by_id in _statuses(setup, second).values())
+    assert connection.status.last_sync is not None
