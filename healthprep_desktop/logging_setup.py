@@ -163,6 +163,9 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 _OWNED_ATTR = "_healthprep_handler"
 
 
+CHATTY_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "uvicorn.error", "hpack")
+
+
 def configure_logging(
     level: int | str = logging.INFO,
     *,
@@ -189,6 +192,11 @@ def configure_logging(
         setattr(handler, _OWNED_ATTR, True)
         root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request line at INFO: the URLs carry patient ids and, during sign-in,
+    # the authorization code. Only their warnings and errors reach our log.
+    numeric = logging.getLevelName(level) if isinstance(level, str) else level
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, int(numeric)))
     logging.captureWarnings(True)
     return path
 

@@ -371,6 +371,8 @@ class MainWindow(QMainWindow):
             self.runner.cancel()
         self.save_geometry()
         self.idle.stop()
+        # A closed window must not keep polling a store that is about to close.
+        self._status_timer.stop()
         self._relay.unwatch()
         for child in self.child_windows():
             child.close()
