@@ -12,7 +12,8 @@ screen, render the sheet.
 - naive:     one patient after another, one request at a time, CPU work inline.
 - batches10: the pattern multi-EHR aggregation guides recommend: 10 patients at a time, then a
              1 s pause between batches; CPU work inline.
-- rerun:     (with --only rerun) the pipeline preparing the same day a second time, forced:
+- rerun:     (with --only rerun) the pipeline preparing the same day a second time, forced
+             (its CPU figures cover both runs):
              charts refetched and sheets re-rendered, document text from the cache (no OCR).
 
 Printed for each: wall time, requests, requests per patient, the lower bound (requests / rate
@@ -29,6 +30,7 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import resource
 import sys
 import tempfile
 import threading
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 DAY = date(2026, 12, 1)
+CORES = os.cpu_count() or 1
 
 
 # --- the sandbox (child process) -------------------------------------------------------------
@@ -76,7 +79,9 @@ def serve(
     server = SandboxServer(SandboxConfig(orgs=[org], faults=faults))
     server.start()
     pipe.send({"base_url": server.base_url(), "tz": clinic.time_zone})
-    pipe.recv()  # until the parent says stop
+    while pipe.recv() == "cpu":  # CPU seconds so far, or "stop"
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        pipe.send(usage.ru_utime + usage.ru_stime)
     pipe.send(server.stats)
     server.stop()
 
@@ -305,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, dict[str, Any]] = {}
     try:
         for name in args.only.split(","):
+            parent.send("cpu")
+            server_cpu_before = parent.recv()
             rx, tx = ctx.Pipe(duplex=False)
             proc = ctx.Process(
                 target=run_approach, args=(name, info["base_url"], args.rate, info["tz"], tx)
@@ -312,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
             proc.start()
             rows[name] = rx.recv()
             proc.join()
+            parent.send("cpu")
             r = rows[name]
+            r["cpu_sandbox_s"] = parent.recv() - server_cpu_before
             bound = r["requests"] / args.rate
             print(
                 f"{name:10s} wall {r['wall']:7.1f} s  requests {r['requests']:5d}  "
@@ -320,8 +329,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"bound {bound:6.1f} s  ratio {r['wall'] / bound:5.2f}  "
                 f"429s {r['rate_limited']:4d}  failed {r['failed']}  "
                 f"peak RSS {r['peak_rss_mb']:6.0f} MB"
-                + (f"  longest loop stall {r['stall_ms']:.0f} ms" if "stall_ms" in r else "")
-                + f"  CPU main {r['cpu_main_s']:.1f} s, workers {r['cpu_workers_s']:.1f} s",
+                + (
+                    f"  longest loop stall {r['stall_ms']:.0f} ms at {r['stall_at_s']:.1f} s"
+                    f" (stalls over 50 ms: {len(r['stalls_over_50ms'])})"
+                    if "stall_ms" in r
+                    else ""
+                )
+                + f"  CPU main {r['cpu_main_s']:.1f} s, workers {r['cpu_workers_s']:.1f} s, "
+                f"sandbox {r['cpu_sandbox_s']:.1f} s (floor on {CORES} cores: "
+                f"{(r['cpu_main_s'] + r['cpu_workers_s'] + r['cpu_sandbox_s']) / CORES:.1f} s)",
                 flush=True,
             )
     finally:

@@ -266,14 +266,15 @@ class BatchJob:
         scope: TenantScope | None = None
         if self._cpu is None:
             self._cpu = CpuPool()
-        # Workers start, and the FHIR models load, while the schedule is read: both on threads,
-        # since either would freeze the event loop for a fifth of a second.
+        # Workers start, and the FHIR models load, while the schedule is read and the first
+        # charts are fetched: both on threads, since either would freeze the event loop for a
+        # fifth of a second. CPU steps wait for the workers (CpuPool.run); fetches do not.
         warming = asyncio.gather(self._cpu.warm(), asyncio.to_thread(preload_models))
         try:
             scope, patients, params = await self._prepare_job()
             assert self.job_id is not None and self._summary is not None
-            await warming
             await self._run_patients(scope, patients, params)
+            await warming
         finally:
             if not warming.done():
                 warming.cancel()

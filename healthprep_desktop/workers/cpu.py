@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -138,6 +139,9 @@ class CpuPool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or default_workers()
         self._pool: ProcessPoolExecutor | None = None
+        # Set once every worker is up; the lock makes one thread do the spawning.
+        self._ready = threading.Event()
+        self._spawn_lock = threading.Lock()
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -151,23 +155,35 @@ class CpuPool:
     async def warm(self) -> None:
         """Start every worker and import the heavy modules in it. Spawning a process blocks
         the caller for tens of milliseconds, so it happens on a helper thread: started lazily
-        from the event loop, four workers would freeze the window for a fifth of a second."""
-        await asyncio.to_thread(self._spawn_all)
+        from the event loop, four workers would freeze the window for a fifth of a second.
+        Tasks submitted meanwhile wait for it (see run), so work that needs no CPU worker, such
+        as fetching, need not."""
+        if not self._ready.is_set():
+            await asyncio.to_thread(self._spawn_all)
 
     def _spawn_all(self) -> None:
-        pool = self._ensure()
-        for future in [pool.submit(_warm) for _ in range(self.workers)]:
-            future.result()
+        with self._spawn_lock:
+            if self._ready.is_set():
+                return
+            pool = self._ensure()
+            for future in [pool.submit(_warm) for _ in range(self.workers)]:
+                future.result()
+            self._ready.set()
 
     async def run(self, fn: Callable[[T], R], arg: T) -> R:
         loop = asyncio.get_running_loop()
+        if not self._ready.is_set():
+            await self.warm()  # never spawn workers from the event loop
         for attempt in (1, 2):
             pool = self._ensure()
             try:
                 return await loop.run_in_executor(pool, fn, arg)
             except BrokenProcessPool:
                 self._pool = None
+                self._ready.clear()  # the next warm() builds and starts a new pool
                 pool.shutdown(wait=False, cancel_futures=True)
+                if attempt == 1:
+                    await self.warm()
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -176,6 +192,7 @@ class CpuPool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._ready.clear()
 
 
 def summary_label(counts: dict[str, Any]) -> str:
