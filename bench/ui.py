@@ -183,6 +183,7 @@ async def run(out: Path, patients: int, external: str | None) -> None:
     await _until(lambda: window.batch_panel.last is not None and window.batch_panel.last.total, 120)
     await _until(lambda: finished.done() or _progress(window) >= scheduled // 3, 3600)
     first_stall = await monitor.stop()
+    first_stalls = list(monitor.stalls)
     _shot(window, out, "03-main-window-preparing")
     monitor = LoopStallMonitor()
     monitor.start()
@@ -198,6 +199,11 @@ async def run(out: Path, patients: int, external: str | None) -> None:
     print(
         f"event loop longest stall while preparing: {stall * 1000:.1f} ms "
         f"over {monitor.samples} samples (target < 50 ms)"
+    )
+    stalls = [*first_stalls, *monitor.stalls]
+    print(
+        "stalls over 50 ms (seconds after start or after the mid-run screenshot, ms): "
+        + (", ".join(f"{at:.1f}s/{ms * 1000:.0f}" for at, ms in stalls) or "none")
     )
     await _until(lambda: window.model.rowCount() and window.model.rows()[0].sheet_id, 60)
     _shot(window, out, "04-main-window-prepared")

@@ -20,6 +20,7 @@ from healthprep_desktop.ui import tasks
 # Imported here, not on first use: importing the pipeline (screening, PDF, OCR modules) takes
 # about 0.1 s, which must not happen on the event loop when the user presses Prepare.
 from healthprep_desktop.workers.batch import BatchJob
+from healthprep_desktop.workers.cpu import CpuPool
 from healthprep_desktop.workers.events import JobPhase, JobProgress
 from healthprep_desktop.workers.job import JobSpec
 from healthprep_desktop.workers.qt_bridge import BatchSignals
@@ -59,6 +60,7 @@ class BatchRunner(QObject):
         write_back: bool = False,
         concurrency: int | None = None,
         clinic_name: str = "",
+        cpu: CpuPool | None = None,
     ) -> None:
         if self.running:
             raise RuntimeError("a batch is already running")
@@ -78,6 +80,7 @@ class BatchRunner(QObject):
             listener=self._signals.listener,
             concurrency=concurrency,
             clinic_name=clinic_name,
+            cpu=cpu,
         )
         self.task = tasks.start(
             self.job.run(),

@@ -15,7 +15,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QDate, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self.date_edit.dateChanged.connect(lambda _d: self.reload_day())
         self.clinic_combo.currentIndexChanged.connect(self._clinic_chosen)
 
+        self._warmed = False
         self._status_timer = QTimer(self)
         self._status_timer.timeout.connect(self.refresh_connection_status)
         self._status_timer.start(STATUS_REFRESH_MS)
@@ -357,6 +358,14 @@ class MainWindow(QMainWindow):
         self._qsettings.setValue("main/table", self.table.horizontalHeader().saveState())
         self._qsettings.sync()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._warmed:
+            # Start the CPU workers while the coordinator looks at the schedule, so pressing
+            # Prepare does not stall the window spawning them.
+            self._warmed = True
+            tasks.start(self.session.warm_up(), name="warm-up", owner=self)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.runner.running:
             answer = QMessageBox.question(
@@ -554,6 +563,7 @@ class MainWindow(QMainWindow):
             clinic_day=day,
             force=force,
             clinic_name=self.session.tenant_name,
+            cpu=self.session.cpu,
         )
         self._set_batch_controls(running=True)
 

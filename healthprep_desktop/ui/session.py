@@ -14,10 +14,12 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from healthprep_desktop.fhir.parsing import preload_models
 from healthprep_desktop.fhir.session import FhirConnection
 from healthprep_desktop.fhir.status import ConnectionStatus
 from healthprep_desktop.settings import Settings
 from healthprep_desktop.store import Connection, Store, Tenant, TenantScope
+from healthprep_desktop.workers.cpu import CpuPool
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ class AppSession:
         self._open_connection = open_connection
         self.tenant_id: str | None = None
         self._live: dict[tuple[str, int], FhirConnection] = {}
+        # One process pool for the whole session, started in the background after the window
+        # shows (warm_up): spawning workers when Prepare is pressed stalls the window.
+        self.cpu = CpuPool()
         tenants = store.tenants()
         if tenants:
             self.tenant_id = tenants[0].id
@@ -137,11 +142,16 @@ class AppSession:
         live = self.live_connection(default.id) if default else None
         return live.status.user if live else None
 
+    async def warm_up(self) -> None:
+        """Start the CPU workers and load the FHIR models, off the event loop."""
+        await asyncio.gather(self.cpu.warm(), asyncio.to_thread(preload_models))
+
     async def aclose(self) -> None:
         for live in list(self._live.values()):
             with contextlib.suppress(Exception):  # closing must go on for the others
                 await live.aclose()
         self._live.clear()
+        await asyncio.to_thread(self.cpu.shutdown)
 
 
 class StatusRelay(QObject):

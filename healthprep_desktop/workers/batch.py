@@ -88,6 +88,7 @@ SHEET_FORMAT = 1  # the layout of a stored sheet's results envelope
 MAX_ATTEMPTS = 3  # per patient, for transient failures (the client already retried each request)
 RETRY_PAUSE = 1.0  # seconds, doubled per attempt
 SINCE_SKEW = timedelta(minutes=5)  # clocks differ: ask for a little more than strictly changed
+EVENT_CHUNK = 50  # events emitted back to back before yielding to the event loop
 _TRANSIENT = (FhirTransportError, ServerError, RateLimited, BrokenProcessPool, TimeoutError)
 
 
@@ -334,8 +335,10 @@ class BatchJob:
         self._tracker.done = len(already)
         self._summary.total = len(patients)
         self._summary.done = len(already)
-        for p in already:
+        for n, p in enumerate(already, start=1):
             self._patient(p.patient_id, PatientState.DONE)
+            if n % EVENT_CHUNK == 0:
+                await asyncio.sleep(0)  # a listener may redraw per event: let the loop breathe
         await db.call(scope.jobs.set_state, job.id, JobState.RUNNING)
         return scope, [p.patient_id for p in stored if p.state is not StoredState.DONE], params
 
@@ -369,9 +372,10 @@ class BatchJob:
         with contextlib.suppress(FhirError):
             self._capabilities = await self.connection.capabilities()
         queue: asyncio.Queue[str] = asyncio.Queue()
+        # Every patient starts pending: the first progress event (with the total) says so; one
+        # event per patient here would make a window redraw hundreds of rows in one go.
         for pid in patients:
             queue.put_nowait(pid)
-            self._patient(pid, PatientState.PENDING)
         tracker.start()
         self._set_phase(JobPhase.PATIENTS)
         context = _RunContext(scope=scope, params=params, options=options)
