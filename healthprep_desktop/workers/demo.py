@@ -7,8 +7,10 @@ Demo data is synthetic; the demo client is the sandbox's public PKCE client.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import httpx
 
@@ -25,6 +27,7 @@ from healthprep_desktop.fhir.tokens import TokenSet
 from healthprep_desktop.sandbox.clinic import SyntheticClinic
 from healthprep_desktop.sandbox.config import (
     DEMO_PUBLIC_CLIENT,
+    ClinicSource,
     FaultConfig,
     OrgConfig,
     SandboxConfig,
@@ -51,6 +54,19 @@ async def follow_authorize_redirects(url: str) -> None:
         await client.get(url)
 
 
+class _FixedDay:
+    """The synthetic clinic, with exactly ``count`` visits booked on one day."""
+
+    def __init__(self, clinic: SyntheticClinic, day: date, count: int) -> None:
+        self.clinic, self.day, self.count = clinic, day, count
+
+    def resources(self) -> Iterable[dict[str, Any]]:
+        return self.clinic.resources()
+
+    def schedule(self, day: date) -> list[dict[str, Any]]:
+        return self.clinic.schedule(day, count=self.count if day == self.day else None)
+
+
 @dataclass
 class DemoClinic:
     patients: int = 500
@@ -59,6 +75,7 @@ class DemoClinic:
     faults: FaultConfig = field(default_factory=FaultConfig)
     client_rate: float = 0.0  # requests/s the app allows itself (0 = unlimited)
     client_concurrency: int = 16
+    schedule_size: int | None = None  # visits booked on the clinic day (None: the usual mix)
     server: SandboxServer | None = None
 
     def __post_init__(self) -> None:
@@ -66,8 +83,11 @@ class DemoClinic:
         self.clinic = SyntheticClinic(
             seed=self.seed, patients=self.patients, reference_date=reference
         )
+        source: ClinicSource = self.clinic
+        if self.schedule_size is not None:
+            source = _FixedDay(self.clinic, reference, self.schedule_size)
         config = SandboxConfig(
-            orgs=[OrgConfig("demo", name=DEMO_TENANT, clients=demo_clients(), source=self.clinic)],
+            orgs=[OrgConfig("demo", name=DEMO_TENANT, clients=demo_clients(), source=source)],
             auto_approve=True,
             faults=self.faults,
         )

@@ -19,11 +19,12 @@ from healthprep_desktop.workers.events import JobPhase
 from tests.ui.conftest import DAY, run
 
 pytestmark = pytest.mark.slow
+DAY_SIZE = 50  # the acceptance's 50-patient day
 
 
 @pytest.fixture
 def patients() -> int:
-    return 120  # about 45 visits a day
+    return 120
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def demo_window(
 ) -> Iterator[MainWindow]:
     window = MainWindow(session, today=DAY.replace(day=DAY.day - 3), settings=window_settings)
     qtbot.addWidget(window)
-    window.demo.clinic = DemoClinic(patients=patients, clinic_day=DAY)
+    window.demo.clinic = DemoClinic(patients=patients, clinic_day=DAY, schedule_size=DAY_SIZE)
     window.show()
     with qtbot.waitSignal(window.demo_ready, timeout=30_000) as ready:
         window.start_demo()
@@ -48,7 +49,7 @@ def test_demo_clinic_signs_in_and_prepares_the_day(
     window = demo_window
     assert window.clinic_day == DAY
     assert window.connection_label.text().startswith("Demo clinic (sandbox): Connected until")
-    qtbot.waitUntil(lambda: window.model.rowCount() > 40, timeout=20_000)
+    qtbot.waitUntil(lambda: window.model.rowCount() == DAY_SIZE, timeout=20_000)
     scheduled = window.model.rowCount()
     assert all(r.patient and r.time_text for r in window.model.rows())  # names from the schedule
     assert AuditAction.CONNECT in [e.action for e in session.scope.audit_entries(AuditFilter())]
