@@ -7,15 +7,14 @@ message says why and what to do) or the arguments are wrong.
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
-import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from healthprep_desktop.store.audit import AuditAction, AuditEntry, AuditEvent, AuditFilter
+from healthprep_desktop.store.audit import AuditAction, AuditEvent, AuditFilter
+from healthprep_desktop.store.audit_csv import write_audit_csv
 from healthprep_desktop.store.errors import (
     KeyringUnavailableError,
     PassphraseRequiredError,
@@ -26,20 +25,6 @@ from healthprep_desktop.store.store import Store
 EXIT_OK = 0
 EXIT_BROKEN = 1
 EXIT_ERROR = 2
-
-CSV_COLUMNS = (
-    "seq",
-    "time_utc",
-    "os_user",
-    "ehr_user",
-    "tenant",
-    "action",
-    "patient",
-    "resources",
-    "outcome",
-    "detail",
-    "hash",
-)
 
 
 def register(subparsers: Any) -> None:
@@ -103,7 +88,7 @@ def run_export(args: argparse.Namespace) -> int:
     with store:
         entries = store.audit.entries(where)
         try:
-            _write_csv(args.csv, entries)
+            write_audit_csv(args.csv, entries)
         except OSError as exc:
             print(f"Cannot write {args.csv}: {exc.strerror}", file=sys.stderr)
             return EXIT_ERROR
@@ -118,36 +103,6 @@ def run_export(args: argparse.Namespace) -> int:
         )
     print(f"Wrote {len(entries)} audit entries to {args.csv}")
     return EXIT_OK
-
-
-def _write_csv(path: Path, entries: list[AuditEntry]) -> None:
-    # Patient ids are identifiers: create the file readable by this user only.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with open(fd, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for e in entries:
-            writer.writerow(
-                [
-                    e.seq,
-                    e.at,
-                    _cell(e.os_user),
-                    _cell(e.ehr_user),
-                    _cell(e.tenant_id),
-                    e.action,
-                    _cell(e.patient_id),
-                    _cell(" ".join(e.resource_ids)),
-                    e.outcome,
-                    _cell(e.detail),
-                    e.hash,
-                ]
-            )
-
-
-def _cell(value: str | None) -> str:
-    text = value or ""
-    # Spreadsheets run cells starting with these as formulas (CSV injection).
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 def add_unlock_option(parser: argparse.ArgumentParser) -> None:

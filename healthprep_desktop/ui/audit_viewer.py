@@ -6,9 +6,6 @@ Reading the trail and verifying it run in a thread; exporting is itself audited.
 from __future__ import annotations
 
 import asyncio
-import csv
-import os
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,13 +39,12 @@ from PySide6.QtWidgets import (
 
 from healthprep_desktop.store import AuditAction, AuditEntry, AuditEvent, AuditFilter
 from healthprep_desktop.store.audit import ChainVerification
+from healthprep_desktop.store.audit_csv import write_audit_csv
 from healthprep_desktop.ui import tasks
 from healthprep_desktop.ui.session import AppSession, describe_error
 
 HEADERS = ("#", "Time", "OS user", "EHR user", "Clinic", "Action", "Patient", "Resources",
            "Outcome", "Detail")  # fmt: skip
-CSV_COLUMNS = ("seq", "time_utc", "os_user", "ehr_user", "tenant", "action", "patient",
-               "resources", "outcome", "detail", "hash")  # fmt: skip
 ALL_ACTIONS = "All actions"
 Index = QModelIndex | QPersistentModelIndex
 
@@ -113,36 +109,6 @@ class AuditModel(QAbstractTableModel):
             if e.seq == seq:
                 return row
         return None
-
-
-def _cell(value: str | None) -> str:
-    text = value or ""
-    # Spreadsheets run cells starting with these as formulas (CSV injection).
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
-
-
-def write_csv(path: Path, entries: Sequence[AuditEntry]) -> None:
-    """The same columns as ``healthprep-desktop audit export``; readable by this user only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with open(fd, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for e in entries:
-            writer.writerow(
-                [
-                    e.seq,
-                    e.at,
-                    _cell(e.os_user),
-                    _cell(e.ehr_user),
-                    _cell(e.tenant_id),
-                    e.action,
-                    _cell(e.patient_id),
-                    _cell(" ".join(e.resource_ids)),
-                    e.outcome,
-                    _cell(e.detail),
-                    e.hash,
-                ]
-            )
 
 
 class AuditViewer(QMainWindow):
@@ -324,7 +290,7 @@ class AuditViewer(QMainWindow):
     def export_csv(self, path: Path) -> int:
         """Write the entries shown; the export is itself recorded."""
         entries = list(self.model.entries)
-        write_csv(path, entries)
+        write_audit_csv(path, entries)
         where = self.current_filter()
         tenant = None if self.all_clinics.isChecked() else self.session.tenant_id
         self.session.store.audit.append(
