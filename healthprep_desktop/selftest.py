@@ -160,6 +160,7 @@ def _batch(state: dict[str, Any], patients: int) -> str:
             conn = open_connection(store, tenant_id, connection_id)
             try:
                 await demo.login(conn)
+                assert demo.clinic is not None  # the synthetic clinic, not an import
                 ids = tuple(demo.clinic.patient_ids()[:patients])
                 spec = JobSpec(
                     tenant_id=tenant_id,

@@ -48,6 +48,15 @@ def register(subparsers: Any) -> None:
     )
     where = p.add_argument_group("which EHR")
     where.add_argument("--demo", action="store_true", help="the embedded demo clinic (sandbox)")
+    where.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="with --demo: serve these FHIR bundles (file or folder; repeatable) instead of "
+        "the synthetic clinic, e.g. Synthea exports; use with --all-patients or --patients",
+    )
     where.add_argument("--tenant", help="clinic (tenant) id or name in the local store")
     where.add_argument("--connection", help="connection name or id within the clinic")
     where.add_argument("--fhir-url", help="a one-off FHIR server (not saved as a connection)")
@@ -87,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
     configure_logging("INFO")
     if args.patients and args.all_patients:
         print("Choose --patients or --all-patients, not both.", file=sys.stderr)
+        return EXIT_ERROR
+    if args.imports and not args.demo:
+        print("--import goes with --demo (the embedded sandbox serves the bundles).")
         return EXIT_ERROR
     if args.demo and (args.fhir_url or args.connection):
         print("--demo runs against the embedded sandbox; drop --fhir-url/--connection.")

@@ -7,9 +7,10 @@ Demo data is synthetic; the demo client is the sandbox's public PKCE client.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ from healthprep_desktop.sandbox.config import (
     SandboxConfig,
     demo_clients,
 )
+from healthprep_desktop.sandbox.importer import ImportedClinic
 from healthprep_desktop.sandbox.server import SandboxServer
 from healthprep_desktop.store import Store
 
@@ -76,16 +78,24 @@ class DemoClinic:
     client_rate: float = 0.0  # requests/s the app allows itself (0 = unlimited)
     client_concurrency: int = 16
     schedule_size: int | None = None  # visits booked on the clinic day (None: the usual mix)
+    # FHIR bundles (files or folders) to serve instead of the synthetic clinic, e.g. Synthea
+    # exports or a test set with known answers.
+    import_paths: Sequence[Path] = ()
     server: SandboxServer | None = None
 
     def __post_init__(self) -> None:
         reference = self.clinic_day or date.today()
-        self.clinic = SyntheticClinic(
-            seed=self.seed, patients=self.patients, reference_date=reference
-        )
-        source: ClinicSource = self.clinic
-        if self.schedule_size is not None:
-            source = _FixedDay(self.clinic, reference, self.schedule_size)
+        self.clinic: SyntheticClinic | None = None
+        source: ClinicSource
+        if self.import_paths:
+            source = ImportedClinic(self.import_paths, seed=self.seed)
+        else:
+            self.clinic = SyntheticClinic(
+                seed=self.seed, patients=self.patients, reference_date=reference
+            )
+            source = self.clinic
+            if self.schedule_size is not None:
+                source = _FixedDay(self.clinic, reference, self.schedule_size)
         config = SandboxConfig(
             orgs=[OrgConfig("demo", name=DEMO_TENANT, clients=demo_clients(), source=source)],
             auto_approve=True,

@@ -146,8 +146,16 @@ class HeadlessSession:
         self.store = Store.open_ephemeral(self._demo_home / "demo.db")
         tenant = self.store.create_tenant(DEMO_TENANT)
         self.scope = self.store.tenant(tenant.id)
-        self.demo = DemoClinic(patients=args.patients_in_demo, clinic_day=self.clinic_day)
-        print(f"Starting the demo clinic ({args.patients_in_demo} synthetic patients)...")
+        imports = [Path(p) for p in args.imports or ()]
+        self.demo = DemoClinic(
+            patients=args.patients_in_demo, clinic_day=self.clinic_day, import_paths=imports
+        )
+        what = (
+            f"{len(imports)} imported bundle path(s)"
+            if imports
+            else f"{args.patients_in_demo} synthetic patients"
+        )
+        print(f"Starting the embedded sandbox ({what})...")
         await asyncio.to_thread(self.demo.start)
         self.connection_id = self.demo.ensure_connection(self.store, tenant.id)
 
@@ -258,7 +266,7 @@ class HeadlessSession:
             concurrency=args.concurrency,
             reconnect_timeout=0.0,  # nobody can sign in again mid-run in a terminal
             clinic_name=self.scope.tenant.name,
-            tz=self.demo.clinic.time_zone if self.demo is not None else None,
+            tz=self.demo.clinic.time_zone if self.demo and self.demo.clinic else None,
         )
 
     async def export(

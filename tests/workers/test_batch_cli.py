@@ -140,3 +140,27 @@ def test_sigkill_midway_then_resume_processes_each_patient_exactly_once(
         sheets = Counter(s.patient_id for s in scope.sheets.all(job_id=1))
         assert set(sheets) == set(pids) and set(sheets.values()) == {1}
         assert store.audit.verify().ok
+
+
+def test_demo_batch_over_imported_bundles(
+    tmp_path: Path, healthprep_home: Path, shared_dir: Path
+) -> None:
+    bundles = tmp_path / "bundles"
+    bundles.mkdir()
+    chosen = sorted((shared_dir / "synthea" / "bundles").glob("*.json"))[:6]
+    for path in chosen:
+        (bundles / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "results.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "healthprep_desktop", "batch", "--demo",
+            "--import", str(bundles), "--all-patients", "--as-of", "2021-06-30",
+            "--json", str(out),
+        ],
+        capture_output=True, text=True, env=_env(healthprep_home), timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(out.read_text())
+    assert {p["patient_id"] for p in data["patients"]} == {p.stem for p in chosen}
+    assert all(p["as_of"] == "2021-06-30" for p in data["patients"])
+    assert all(s["status"] for p in data["patients"] for s in p["screenings"])
