@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -42,7 +41,7 @@ from healthprep_desktop.fhir.record import FetchResult, RawDocument, fetch_patie
 from healthprep_desktop.fhir.schedule import ScheduledVisit, fetch_schedule, unique_patients
 from healthprep_desktop.fhir.session import FhirConnection
 from healthprep_desktop.fhir.store_adapters import StoreAudit, StoreLedger
-from healthprep_desktop.fhir.writeback import PrepSheetDocument, version_uuid, write_back
+from healthprep_desktop.fhir.writeback import PrepSheetDocument, write_back
 from healthprep_desktop.screening.documents import (
     ExtractJob,
     OcrSettings,
@@ -54,21 +53,18 @@ from healthprep_desktop.screening.library import default_library_path
 from healthprep_desktop.screening.record import DocumentText, PatientRecord, TextMethod
 from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs
 from healthprep_desktop.settings import (
-    CONCURRENCY,
-    CONSULTS_MONTHS,
-    DOCUMENTS_MONTHS,
-    DUE_SOON_DAYS,
-    HOSPITAL_MONTHS,
-    IMAGING_MONTHS,
-    LABS_MONTHS,
-    OCR_ENABLED,
-    OCR_PAGE_CAP,
-    Scope,
-    Setting,
     Settings,
 )
 from healthprep_desktop.store import AuditAction, JobState, Outcome, Store, TenantScope
 from healthprep_desktop.store import PatientState as StoredState
+from healthprep_desktop.workers.chart import (
+    document_from_prior,
+    drop_own_documents,
+    merge_incremental,
+    own_documents,
+    record_hash,
+    stable_hash,
+)
 from healthprep_desktop.workers.cpu import CpuPool, PrepareOutput, PrepareTask, prepare_patient
 from healthprep_desktop.workers.db import StoreExecutor
 from healthprep_desktop.workers.events import (
@@ -80,7 +76,7 @@ from healthprep_desktop.workers.events import (
     ProgressTracker,
 )
 from healthprep_desktop.workers.job import JobSpec
-from healthprep_desktop.workers.library_overrides import custom_library_json
+from healthprep_desktop.workers.job_steps import commit_patient, dismissed_pairs, job_options
 
 log = logging.getLogger(__name__)
 
@@ -114,32 +110,6 @@ class BatchSummary:
     @property
     def complete(self) -> bool:
         return self.phase is JobPhase.FINISHED and self.failed == 0
-
-
-def stable_hash(value: Any) -> str:
-    data = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
-
-
-def record_hash(record: PatientRecord) -> str:
-    """What the sheet depends on from the chart: resources and the documents' contents."""
-    resources = sorted(
-        record.resources, key=lambda r: (str(r.get("resourceType")), str(r.get("id")))
-    )
-    docs = sorted((d.reference, d.content_hash) for d in record.documents)
-    return stable_hash({"patient": record.patient, "resources": resources, "documents": docs})
-
-
-def _merge(previous: dict[str, Any], fresh: PatientRecord, patient_unchanged: bool) -> None:
-    """Fold an incremental fetch (only what changed since) into the previous chart."""
-    merged = {
-        (str(r.get("resourceType")), str(r.get("id"))): r for r in previous.get("resources", [])
-    }
-    for r in fresh.resources:
-        merged[(str(r.get("resourceType")), str(r.get("id")))] = r
-    fresh.resources = list(merged.values())
-    if patient_unchanged or not fresh.patient:
-        fresh.patient = previous.get("patient", fresh.patient)
 
 
 def _reason(exc: BaseException) -> str:
@@ -366,7 +336,7 @@ class BatchJob:
         assert self._tracker is not None and self._summary is not None and self.job_id is not None
         tracker = self._tracker
         settings = await self._db.call(Settings, self.store)
-        options = await self._db.call(_job_options, settings, scope)
+        options = await self._db.call(job_options, settings, scope)
         concurrency = self._concurrency or options.pop("concurrency", None) or 0
         concurrency = concurrency or self._default_concurrency()
         with contextlib.suppress(FhirError):
@@ -548,12 +518,12 @@ class BatchJob:
             source=self.connection.config.name,
         )
         record = fetched.record
-        own = await db.call(_own_documents, scope, patient_id)
+        own = await db.call(own_documents, scope, patient_id)
         if own:
-            _drop_own_documents(record, fetched, own)
+            drop_own_documents(record, fetched, own)
         prior_docs: dict[str, dict[str, Any]] = {}
         if previous is not None:
-            _merge(previous.record, record, fetched.report.patient_unchanged)
+            merge_incremental(previous.record, record, fetched.report.patient_unchanged)
             prior_docs = {d["reference"]: d for d in previous.record.get("documents", [])}
         await db.call(
             scope.audit,
@@ -574,7 +544,7 @@ class BatchJob:
             "as_of": as_of.isoformat(),
             "options": ctx.options_hash,
         }
-        dismissed = await db.call(_dismissed_pairs, scope, patient_id)
+        dismissed = await db.call(dismissed_pairs, scope, patient_id)
         hashes["dismissed"] = stable_hash(sorted(dismissed))
         stored_doc = {
             "patient": record.patient,
@@ -657,7 +627,7 @@ class BatchJob:
             "text": output.text,
         }
         sheet_id = await db.call(
-            _commit_patient,
+            commit_patient,
             self.store,
             scope,
             self.job_id,
@@ -725,7 +695,7 @@ class BatchJob:
                     prior_doc = prior[raw.reference]
                     text = await self._db.call(cache.get, prior_doc["content_hash"])
                     if text is not None:
-                        out[raw.reference] = _doc_from_prior(prior_doc, text)
+                        out[raw.reference] = document_from_prior(prior_doc, text)
                         continue
                 warnings[raw.reference] = raw
                 continue
@@ -768,7 +738,7 @@ class BatchJob:
             if ref not in out and ref in still_there:
                 text = await self._db.call(cache.get, prior_doc["content_hash"])
                 if text is not None:
-                    out[ref] = _doc_from_prior(prior_doc, text)
+                    out[ref] = document_from_prior(prior_doc, text)
         return [out[k] for k in sorted(out)]
 
     async def _appointment(self, ctx: _RunContext, patient_id: str) -> Appointment | None:
@@ -838,102 +808,6 @@ class _RunContext:
             max_pages=int(self.options.get("ocr_page_cap", 10)),
         )
         self.options_hash = stable_hash(self.options)
-
-
-def _job_options(settings: Settings, scope: TenantScope) -> dict[str, Any]:
-    """The clinic's settings that shape a sheet (part of the rerun hash)."""
-    items: dict[str, Setting[Any]] = {
-        "due_soon_days": DUE_SOON_DAYS,
-        "labs_months": LABS_MONTHS,
-        "imaging_months": IMAGING_MONTHS,
-        "consults_months": CONSULTS_MONTHS,
-        "hospital_months": HOSPITAL_MONTHS,
-        "documents_months": DOCUMENTS_MONTHS,
-        "ocr_enabled": OCR_ENABLED,
-        "ocr_page_cap": OCR_PAGE_CAP,
-        "concurrency": CONCURRENCY,
-    }
-    options: dict[str, Any] = {
-        key: settings.get(item, _scope_for(item, scope)) for key, item in items.items()
-    }
-    # The clinic's edits to the screening library (None: the shipped library as it is).
-    options["library_json"] = custom_library_json(scope)
-    return options
-
-
-def _commit_patient(
-    store: Store,
-    scope: TenantScope,
-    job_id: int,
-    patient_id: str,
-    clinic_day: date,
-    pdf: bytes,
-    envelope: dict[str, Any],
-    hashes: dict[str, str],
-) -> int:
-    """Sheet, patient state and audit entry land together or not at all."""
-    with store.transaction():
-        info = scope.sheets.save(patient_id, clinic_day, pdf, envelope, job_id=job_id)
-        scope.jobs.finish_patient(job_id, patient_id, StoredState.DONE, hashes=hashes)
-        scope.audit(
-            AuditAction.GENERATE_SHEET,
-            patient_id=patient_id,
-            resource_ids=(f"sheet/{info.id}",),
-            detail=f"job {job_id}",
-        )
-    return info.id
-
-
-def _own_documents(scope: TenantScope, patient_id: str) -> tuple[set[str], set[str]]:
-    """Ids and version identifiers of the prep sheets this app posted to the chart."""
-    ids: set[str] = set()
-    versions: set[str] = set()
-    for entry in scope.ledger.all(patient_id=patient_id):
-        versions.add(version_uuid(entry.idempotency_key))
-        if entry.resource_id:
-            ids.add(entry.resource_id)
-    return ids, versions
-
-
-def _drop_own_documents(
-    record: PatientRecord, fetched: FetchResult, own: tuple[set[str], set[str]]
-) -> None:
-    """Our own prep sheets are not clinical evidence ("colonoscopy due" is no colonoscopy), and
-    posting one must not make the chart look changed on the next run."""
-    ids, versions = own
-
-    def ours(resource: dict[str, Any]) -> bool:
-        if resource.get("resourceType") != "DocumentReference":
-            return False
-        master = (resource.get("masterIdentifier") or {}).get("value")
-        return resource.get("id") in ids or master in versions
-
-    dropped = {f"DocumentReference/{r.get('id')}" for r in record.resources if ours(r)}
-    if dropped:
-        record.resources = [r for r in record.resources if not ours(r)]
-        fetched.documents = [d for d in fetched.documents if d.reference not in dropped]
-
-
-def _scope_for(item: Any, scope: TenantScope) -> TenantScope | None:
-    return scope if item.scope is Scope.TENANT else None
-
-
-def _dismissed_pairs(scope: TenantScope, patient_id: str) -> list[tuple[str, str]]:
-    return [
-        (d.screening_id, d.evidence_reference) for d in scope.dismissals.all(patient_id=patient_id)
-    ]
-
-
-def _doc_from_prior(prior: dict[str, Any], text: str) -> DocumentText:
-    return DocumentText(
-        reference=prior["reference"],
-        title=prior.get("title") or "",
-        date=date.fromisoformat(prior["date"]) if prior.get("date") else None,
-        content_type=prior.get("content_type") or "",
-        content_hash=prior["content_hash"],
-        text=text,
-        method=TextMethod.TEXT_LAYER,
-    )
 
 
 def _visit_json(visit: ScheduledVisit) -> dict[str, Any]:

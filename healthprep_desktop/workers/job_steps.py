@@ -1,0 +1,78 @@
+"""Batch steps that run on the store thread: the clinic's options, the per-patient commit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from healthprep_desktop.settings import (
+    CONCURRENCY,
+    CONSULTS_MONTHS,
+    DOCUMENTS_MONTHS,
+    DUE_SOON_DAYS,
+    HOSPITAL_MONTHS,
+    IMAGING_MONTHS,
+    LABS_MONTHS,
+    OCR_ENABLED,
+    OCR_PAGE_CAP,
+    Scope,
+    Setting,
+    Settings,
+)
+from healthprep_desktop.store import AuditAction, Store, TenantScope
+from healthprep_desktop.store import PatientState as StoredState
+from healthprep_desktop.workers.library_overrides import custom_library_json
+
+
+def job_options(settings: Settings, scope: TenantScope) -> dict[str, Any]:
+    """The clinic's settings that shape a sheet (part of the rerun hash)."""
+    items: dict[str, Setting[Any]] = {
+        "due_soon_days": DUE_SOON_DAYS,
+        "labs_months": LABS_MONTHS,
+        "imaging_months": IMAGING_MONTHS,
+        "consults_months": CONSULTS_MONTHS,
+        "hospital_months": HOSPITAL_MONTHS,
+        "documents_months": DOCUMENTS_MONTHS,
+        "ocr_enabled": OCR_ENABLED,
+        "ocr_page_cap": OCR_PAGE_CAP,
+        "concurrency": CONCURRENCY,
+    }
+    options: dict[str, Any] = {
+        key: settings.get(item, scope_for(item, scope)) for key, item in items.items()
+    }
+    # The clinic's edits to the screening library (None: the shipped library as it is).
+    options["library_json"] = custom_library_json(scope)
+    return options
+
+
+def commit_patient(
+    store: Store,
+    scope: TenantScope,
+    job_id: int,
+    patient_id: str,
+    clinic_day: date,
+    pdf: bytes,
+    envelope: dict[str, Any],
+    hashes: dict[str, str],
+) -> int:
+    """Sheet, patient state and audit entry land together or not at all."""
+    with store.transaction():
+        info = scope.sheets.save(patient_id, clinic_day, pdf, envelope, job_id=job_id)
+        scope.jobs.finish_patient(job_id, patient_id, StoredState.DONE, hashes=hashes)
+        scope.audit(
+            AuditAction.GENERATE_SHEET,
+            patient_id=patient_id,
+            resource_ids=(f"sheet/{info.id}",),
+            detail=f"job {job_id}",
+        )
+    return info.id
+
+
+def scope_for(item: Any, scope: TenantScope) -> TenantScope | None:
+    return scope if item.scope is Scope.TENANT else None
+
+
+def dismissed_pairs(scope: TenantScope, patient_id: str) -> list[tuple[str, str]]:
+    return [
+        (d.screening_id, d.evidence_reference) for d in scope.dismissals.all(patient_id=patient_id)
+    ]
