@@ -456,6 +456,8 @@ class _Context:
             facts = [f for f in facts if f.value_keys & keys]
         if crit.body_sites:
             facts = [f for f in facts if f.body_sites & crit.body_sites]
+        if crit.min_value is not None:
+            facts = [f for f in facts if _at_least(f, crit.min_value, crit.unit)]
         if crit.discharge_sets:
             keys = self.lib.keys_of(crit.discharge_sets)
             facts = [f for f in facts if f.discharge_keys & keys]
@@ -808,6 +810,14 @@ class _Context:
                 reading = "/".join(explain.number(lowest[c]) for c, _ in limits if c in lowest)
                 return [f"{name} {reading} on {day.isoformat()}: {flag.label}"]
         return []
+
+
+def _at_least(fact: Fact, threshold: float, unit: str | None) -> bool:
+    if fact.value_number is None or fact.value_number < threshold:
+        return False
+    if unit is None or not fact.value_unit:
+        return True
+    return fact.value_unit.replace(" ", "").casefold() == unit.replace(" ", "").casefold()
 
 
 def _due_order(o: _ModalityOutcome) -> date:

@@ -102,6 +102,10 @@ class Criterion:
     discharge_sets: tuple[str, ...] = ()
     min_count: int = 1
     min_age: int | None = None
+    # A result at or above this value (e.g. LDL >= 190 mg/dL, CMS347); results in another unit
+    # than ``unit`` do not meet it.
+    min_value: float | None = None
+    unit: str | None = None
     all_of: tuple[Criterion, ...] = ()
     any_of: tuple[Criterion, ...] = ()
 
@@ -480,6 +484,8 @@ class _Parser:
                 "discharge_sets",
                 "min_count",
                 "min_age",
+                "min_value",
+                "unit",
                 "all_of",
                 "any_of",
                 "note",
@@ -512,6 +518,14 @@ class _Parser:
             raise self.fail(f"{path}.timing", f"expected one of {', '.join(TIMINGS)}")
         statuses = d.get("statuses")
         min_age = d.get("min_age")
+        min_value = d.get("min_value")
+        if min_value is not None and (
+            isinstance(min_value, bool) or not isinstance(min_value, int | float)
+        ):
+            raise self.fail(f"{path}.min_value", "expected a number")
+        unit = d.get("unit")
+        if unit is not None and not isinstance(unit, str):
+            raise self.fail(f"{path}.unit", "expected text such as 'mg/dL'")
         return Criterion(
             label=label,
             sets=sets,
@@ -525,6 +539,8 @@ class _Parser:
             discharge_sets=self.sets(d.get("discharge_sets"), f"{path}.discharge_sets"),
             min_count=self.int_(d.get("min_count", 1), f"{path}.min_count", minimum=1),
             min_age=None if min_age is None else self.int_(min_age, f"{path}.min_age"),
+            min_value=None if min_value is None else float(min_value),
+            unit=unit,
             all_of=all_of,
             any_of=any_of,
         )

@@ -269,7 +269,9 @@ CLAIMS: dict[tuple[str, str], Check] = {
         and all(_age_on(c, when(r)) >= 15 for r in coded(c, VS.HIV_LAB_TESTS))
     ),  # CMS349 counts tests from the 15th birthday
     ("statin", "complete_statin"): lambda c: any(r["status"] == "active" for r in statins(c)),
-    ("statin", "due_no_statin"): lambda c: not statins(c) and has(VS.ATHEROSCLEROSIS)(c),
+    ("statin", "due_no_statin"): lambda c: (
+        not statins(c) and (has(VS.ATHEROSCLEROSIS)(c) or has(VS.DIABETES)(c))
+    ),
     ("blood_pressure", "not_eligible_hypertension_over_85"): lambda c: (
         has(VS.ESSENTIAL_HYPERTENSION)(c) and (_age(c) or 0) >= 86
     ),
@@ -401,7 +403,8 @@ def test_screening_evidence_never_appears_where_a_scenario_says_none(
 
 
 def test_cardiovascular_disease_gets_statin_scenarios_not_lipid_screening() -> None:
-    """CMS347: with ASCVD the engine asks for statin therapy, so the profile must too."""
+    """CMS347: with ASCVD (or diabetes at 40-75) the engine asks for statin therapy, so the
+    profile must too."""
     big = SyntheticClinic(seed=3, patients=300)
     with_ascvd = 0
     for pid in big.patient_ids():
@@ -410,7 +413,7 @@ def test_cardiovascular_disease_gets_statin_scenarios_not_lipid_screening() -> N
         if has(VS.ATHEROSCLEROSIS)(chart):
             with_ascvd += 1
             assert "lipids" not in profile, pid
-        elif "statin" in profile:
+        elif "statin" in profile and not has(VS.DIABETES)(chart):
             raise AssertionError(f"{pid}: statin scenario without cardiovascular disease")
     assert with_ascvd >= 3
     dealt = {p.get("statin") for p in big.profiles().values()}

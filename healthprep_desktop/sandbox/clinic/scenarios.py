@@ -108,6 +108,10 @@ def _female(lo: int, hi: int) -> Callable[[PatientPlan], bool]:
     return lambda p: p.sex == "female" and lo <= p.age <= hi
 
 
+def _statin_diabetic(p: PatientPlan) -> bool:
+    return p.diabetes in ("type1", "type2") and 41 <= p.age <= 74
+
+
 def _anyone(lo: int, hi: int) -> Callable[[PatientPlan], bool]:
     return lambda p: lo <= p.age <= hi
 
@@ -222,15 +226,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "lipids",
-        # Patients with cardiovascular disease get the statin-therapy variant instead (CMS347).
-        lambda p: 41 <= p.age <= 75 and not p.ascvd,
+        # Patients with cardiovascular disease, or diabetics 40-75, get the statin-therapy
+        # variants instead (CMS347 populations 1 and 3).
+        lambda p: 41 <= p.age <= 75 and not p.ascvd and not _statin_diabetic(p),
         ("complete_lipid_panel", "overdue_lipid_panel", "due_never"),
         ("complete_lipid_panel",) * 3,
     ),
     Rule(
         "statin",
-        # CMS347 population 1: clinical ASCVD at any adult age; an active statin order completes.
-        lambda p: p.ascvd and p.age >= 22,
+        # CMS347 population 1: clinical ASCVD at any adult age; population 3: diabetes at 40-75
+        # (kept a year inside the range). An active statin order completes.
+        lambda p: (p.ascvd and p.age >= 22) or _statin_diabetic(p),
         ("complete_statin", "due_no_statin"),
         ("complete_statin",),
     ),
