@@ -234,7 +234,6 @@ class BatchJob:
 
     async def run(self) -> BatchSummary:
         started = time.monotonic()
-        scope: TenantScope | None = None
         if self._cpu is None:
             self._cpu = CpuPool()
         # Workers start, and the FHIR models load, while the schedule is read and the first
@@ -301,7 +300,6 @@ class BatchJob:
         self._summary = BatchSummary(job_id=job.id, clinic_day=job.clinic_day)
         self._tracker = ProgressTracker(job_id=str(job.id), total=len(patients))
         already = [p for p in stored if p.state is StoredState.DONE]
-        self._tracker.skipped = 0
         self._tracker.done = len(already)
         self._summary.total = len(patients)
         self._summary.done = len(already)
@@ -337,8 +335,10 @@ class BatchJob:
         tracker = self._tracker
         settings = await self._db.call(Settings, self.store)
         options = await self._db.call(job_options, settings, scope)
-        concurrency = self._concurrency or options.pop("concurrency", None) or 0
-        concurrency = concurrency or self._default_concurrency()
+        # Popped whatever the caller asked for: how many run at once must not change the
+        # options hash that decides whether a rerun may skip a patient.
+        configured = options.pop("concurrency", None)
+        concurrency = self._concurrency or configured or self._default_concurrency()
         with contextlib.suppress(FhirError):
             self._capabilities = await self.connection.capabilities()
         queue: asyncio.Queue[str] = asyncio.Queue()
@@ -459,6 +459,8 @@ class BatchJob:
                     log.exception("preparing a patient failed")
                 break
             if state is PatientState.SKIPPED:
+                # A prepared patient was committed with its sheet (commit_patient); a skipped
+                # one only changes state.
                 await db.call(
                     scope.jobs.finish_patient,
                     self.job_id,
@@ -466,7 +468,6 @@ class BatchJob:
                     StoredState.DONE,
                     hashes=hashes,
                 )
-            if state is PatientState.SKIPPED:
                 self._tracker.skipped += 1
                 self._summary.skipped += 1
             else:

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from healthprep_desktop.screening.library import Library, default_library, parse_library
-from healthprep_desktop.screening.model import ScreeningResult, Status
+from healthprep_desktop.screening.model import ScreeningResult
 from healthprep_desktop.screening.record import PatientRecord
 from healthprep_desktop.screening.sheet import render_sheet, render_sheet_text
 from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs, SheetContext
@@ -193,9 +193,3 @@ class CpuPool:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         self._ready.clear()
-
-
-def summary_label(counts: dict[str, Any]) -> str:
-    due = int(counts.get(Status.DUE.value, 0)) + int(counts.get(Status.OVERDUE.value, 0))
-    soon = int(counts.get(Status.DUE_SOON.value, 0))
-    return f"{due} due, {soon} due soon"

@@ -198,11 +198,11 @@ class HeadlessSession:
     def _one_off(self) -> None:
         assert self.store is not None
         config, secrets = _one_off_config(self.args)
-        existing = [t for t in self.store.tenants() if t.name == CLI_TENANT]
-        tenant = existing[0] if existing else self.store.create_tenant(CLI_TENANT)
         if self.args.tenant:
             self.scope = self._find_tenant(self.args.tenant)
         else:
+            existing = [t for t in self.store.tenants() if t.name == CLI_TENANT]
+            tenant = existing[0] if existing else self.store.create_tenant(CLI_TENANT)
             self.scope = self.store.tenant(tenant.id)
         found = self.scope.connections.by_name(config.name)
         if found is None:

@@ -276,3 +276,13 @@ async def test_the_clinics_library_edits_shape_the_sheets_and_rescreen(
     assert (second.done, second.skipped) == (3, 0)
     assert all("hiv" not in by_id for by_id in _statuses(setup, second).values())
     assert connection.status.last_sync is not None
+
+
+async def test_how_many_run_at_once_does_not_defeat_the_rerun_skip(
+    setup: Setup, connection: FhirConnection, cpu_pool: CpuPool
+) -> None:
+    pids = tuple(setup.demo.clinic.patient_ids()[:4])
+    first = _job(setup, connection, cpu_pool, _spec(setup, patient_ids=pids), concurrency=2)
+    assert (await first.run()).done == 4
+    again = await _job(setup, connection, cpu_pool, _spec(setup, patient_ids=pids)).run()
+    assert (again.done, again.skipped) == (0, 4)
