@@ -1,0 +1,17 @@
+"""CMS117 Childhood Immunization Status (CMS117FHIRChildhoodImmunizationStatus 0.3.000, qicore-2025).
+
+PLACEHOLDER: not implemented yet.
+"""
+
+from __future__ import annotations
+
+from healthprep_desktop.screening.measures.base import GroupOutcome, MeasureContext, MeasureSpec
+
+
+def evaluate(ctx: MeasureContext) -> list[GroupOutcome]:
+    raise NotImplementedError("CMS117 is not implemented yet")  # 1 group(s)
+
+
+MEASURE = MeasureSpec(
+    cms="CMS117", title="Childhood Immunization Status", edition="2025", evaluate=evaluate
+)

@@ -1,0 +1,88 @@
+"""CMS125 cases: python -m tests.screening.measures.make.cms125 (from the repository root)."""
+
+from __future__ import annotations
+
+from tests.screening.measures.builders import FEMALE, MALE, Case, code_in, write_case
+
+URL = "https://madie.cms.gov/Measure/CMS125FHIRBreastCancerScreening"
+OFFICE = code_in("2.16.840.1.113883.3.464.1003.101.12.1001", "cpt")
+MAMMO = code_in("2.16.840.1.113883.3.464.1003.108.12.1018", "loinc")
+BILATERAL = code_in("2.16.840.1.113883.3.464.1003.198.12.1005")
+HOSPICE_ENC = code_in("2.16.840.1.113883.3.464.1003.1003")
+
+
+def _counts(ipp: int, denom: int, denex: int, numer: int) -> list[tuple[str, dict[str, int]]]:
+    return [
+        (
+            "Group_1",
+            {
+                "initial-population": ipp,
+                "denominator": denom,
+                "denominator-exclusion": denex,
+                "numerator": numer,
+            },
+        )
+    ]
+
+
+def base(pid: str, birth: str = "1970-05-05", sex: str | None = FEMALE) -> Case:
+    case = Case(pid, birth=birth, sex=sex)
+    case.encounter(OFFICE, "2026-03-01T09:00:00Z", "2026-03-01T09:30:00Z")
+    return case
+
+
+def main() -> None:
+    cases = []
+    # Initial Population: age 42 and 74 at the end of the period are in; 41 and 75 are out.
+    c = base("cms125-age-42", birth="1984-12-31")
+    cases.append(("Initial Population", "age-42-birthday-on-last-day", c, _counts(1, 1, 0, 0)))
+    c = base("cms125-age-41", birth="1985-01-01")
+    cases.append(("Initial Population", "age-41-turns-42-next-year", c, _counts(0, 0, 0, 0)))
+    c = base("cms125-age-74", birth="1952-01-01")
+    cases.append(("Initial Population", "age-74", c, _counts(1, 1, 0, 0)))
+    c = base("cms125-age-75", birth="1951-12-31")
+    cases.append(("Initial Population", "age-75-on-last-day", c, _counts(0, 0, 0, 0)))
+    c = base("cms125-male", sex=MALE)
+    cases.append(("Initial Population", "male-sex-extension", c, _counts(0, 0, 0, 0)))
+    c = Case("cms125-no-visit", birth="1970-05-05")
+    cases.append(("Initial Population", "no-qualifying-encounter", c, _counts(0, 0, 0, 0)))
+    c = Case("cms125-cancelled-visit", birth="1970-05-05")
+    c.encounter(OFFICE, "2026-03-01T09:00:00Z", status="cancelled")
+    cases.append(("Initial Population", "cancelled-encounter", c, _counts(0, 0, 0, 0)))
+    # Numerator: the 27-month window starts on October 1 two years before the period.
+    c = base("cms125-mammo-oct1")
+    c.observation(MAMMO, "2024-10-01T08:00:00Z", category="imaging")
+    cases.append(("Numerator", "mammogram-on-october-1-two-years-prior", c, _counts(1, 1, 0, 1)))
+    c = base("cms125-mammo-sep30")
+    c.observation(MAMMO, "2024-09-30T08:00:00Z", category="imaging")
+    cases.append(("Numerator", "mammogram-one-day-too-early", c, _counts(1, 1, 0, 0)))
+    c = base("cms125-mammo-dec31")
+    c.observation(MAMMO, "2026-12-31T23:00:00Z", category="imaging")
+    cases.append(("Numerator", "mammogram-on-last-day", c, _counts(1, 1, 0, 1)))
+    c = base("cms125-mammo-no-imaging")
+    c.observation(MAMMO, "2025-06-01T08:00:00Z")
+    cases.append(("Numerator", "mammogram-without-imaging-category", c, _counts(1, 1, 0, 0)))
+    c = base("cms125-mammo-prelim")
+    c.observation(MAMMO, "2025-06-01T08:00:00Z", category="imaging", status="preliminary")
+    cases.append(("Numerator", "mammogram-preliminary", c, _counts(1, 1, 0, 0)))
+    # Denominator Exclusions.
+    c = base("cms125-bilateral")
+    c.procedure(BILATERAL, "2010-01-01T00:00:00Z")
+    c.observation(MAMMO, "2025-06-01T08:00:00Z", category="imaging")
+    cases.append(
+        ("Denominator Exclusions", "bilateral-mastectomy-procedure", c, _counts(1, 1, 1, 0))
+    )
+    c = base("cms125-hospice")
+    c.encounter(HOSPICE_ENC, "2026-05-01T00:00:00Z", "2026-05-02T00:00:00Z")
+    cases.append(("Denominator Exclusions", "hospice-encounter-in-period", c, _counts(1, 1, 1, 0)))
+    c = base("cms125-hospice-2025")
+    c.encounter(HOSPICE_ENC, "2025-05-01T00:00:00Z", "2025-12-31T00:00:00Z")
+    cases.append(
+        ("Denominator Exclusions", "hospice-encounter-ended-before-period", c, _counts(1, 1, 0, 0))
+    )
+    for definition, name, case, groups in cases:
+        write_case("CMS125", definition, name, case.bundle("CMS125", URL, groups))
+
+
+if __name__ == "__main__":
+    main()
