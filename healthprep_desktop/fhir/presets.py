@@ -9,19 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, Vendor
+from healthprep_desktop.fhir.record import RECORD_TYPES
 
-# What the record fetch and the schedule read. v1 scopes are still the common denominator:
+# What the record fetch (derived from the library and the measures) and the schedule read.
+# v1 scopes are still the common denominator:
 # Epic and Oracle Health accept them, SMART 2 servers map them to v2.
 READ_TYPES = (
     "Patient",
-    "Condition",
-    "Observation",
-    "Procedure",
-    "DiagnosticReport",
-    "Immunization",
-    "MedicationRequest",
-    "Encounter",
-    "DocumentReference",
+    *RECORD_TYPES,
     "Binary",
     "Appointment",
     "Practitioner",

@@ -16,21 +16,24 @@ from typing import Any
 
 from healthprep_desktop.fhir.client import FhirClient, RequestCounter, current_counter
 from healthprep_desktop.fhir.discovery import Capabilities
-from healthprep_desktop.fhir.errors import FhirError, NotFound
+from healthprep_desktop.fhir.errors import FhirError, FhirHttpError, NotFound
 from healthprep_desktop.fhir.paging import PagingError
 from healthprep_desktop.fhir.parsing import JSON, InvalidResource
+from healthprep_desktop.screening.needs import record_types
 from healthprep_desktop.screening.record import PatientRecord
 
-# What the screening engine and the prep sheet read, besides the Patient.
-RECORD_TYPES = (
-    "Condition",
-    "Observation",
-    "Procedure",
-    "DiagnosticReport",
-    "Immunization",
-    "MedicationRequest",
-    "Encounter",
-    "DocumentReference",
+# What the screening library, the measures and the prep sheet read, besides the Patient:
+# derived from the library and the measure retrieves (screening.needs), never kept by hand.
+RECORD_TYPES = record_types()
+# Types searched per patient; Medication lies outside the patient compartment and is read by
+# reference from the medication resources that name it.
+SEARCH_TYPES = tuple(t for t in RECORD_TYPES if t != "Medication")
+# Types every server has; a failure to search one of these fails the patient, as before.
+_CORE_TYPES = frozenset(
+    {"Condition", "Observation", "Procedure", "Immunization", "MedicationRequest", "Encounter"}
+)
+_MEDICATION_USERS = frozenset(
+    {"MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration"}
 )
 PAGE_SIZE = 200
 # Attachment types worth reading, best first, when a DocumentReference offers several.
@@ -110,6 +113,7 @@ async def fetch_patient_record(
         patient, resources = await _fetch(
             client, patient_id, strategy, capabilities, since, previous, report
         )
+        resources += await _referenced_medications(client, resources, report)
         version = (patient.get("meta") or {}).get("versionId")
         if version and f"Patient/{patient_id}" not in report.etags:
             # A Patient that came inside a Bundle has no ETag header; its versionId is the same
@@ -163,8 +167,8 @@ async def _fetch(
         return await _fetch_batch(client, patient_id, since_text, etags, report)
     if strategy == "revinclude":
         assert capabilities is not None
-        included = [t for t in RECORD_TYPES if capabilities.supports_revinclude(t)]
-        rest = [t for t in RECORD_TYPES if t not in included]
+        included = [t for t in SEARCH_TYPES if capabilities.supports_revinclude(t)]
+        rest = [t for t in SEARCH_TYPES if t not in included]
         params_list: list[tuple[str, Any]] = [("_id", patient_id)]
         params_list += [("_revinclude", f"{t}:patient") for t in included]
         results = await asyncio.gather(
@@ -177,7 +181,7 @@ async def _fetch(
             raise NotFound(404, "GET", f"Patient/{patient_id}")
         wanted = [r for r in found if r.get("resourceType") in RECORD_TYPES]
         return patients[0], _dedupe(wanted)
-    searches = [_search_type(client, t, patient_id, since_text, report) for t in RECORD_TYPES]
+    searches = [_search_type(client, t, patient_id, since_text, report) for t in SEARCH_TYPES]
     patient, chunks = await asyncio.gather(
         _read_patient(client, patient_id, etags, report), asyncio.gather(*searches)
     )
@@ -193,7 +197,8 @@ async def _fetch_batch(
 ) -> tuple[JSON, list[JSON]]:
     suffix = f"&_lastUpdated=gt{since_text}" if since_text else ""
     entries = [("GET", f"Patient/{patient_id}")] + [
-        ("GET", f"{t}?patient={patient_id}&_count={PAGE_SIZE}{suffix}") for t in RECORD_TYPES
+        ("GET", f"{t}?{_query(_patient_param(t, patient_id))}&_count={PAGE_SIZE}{suffix}")
+        for t in SEARCH_TYPES
     ]
     answers = await client.batch(entries)
     patient = answers[0] if answers and isinstance(answers[0], dict) else None
@@ -201,7 +206,7 @@ async def _fetch_batch(
         patient = await _read_patient(client, patient_id, etags, report)
     resources: list[JSON] = []
     follow: list[str] = []
-    for resource_type, answer in zip(RECORD_TYPES, answers[1:], strict=False):
+    for resource_type, answer in zip(SEARCH_TYPES, answers[1:], strict=False):
         if answer is None or answer.get("resourceType") != "Bundle":
             # The server could not answer this entry inside the batch: search it directly.
             resources += await _search_type(client, resource_type, patient_id, since_text, report)
@@ -215,6 +220,30 @@ async def _fetch_batch(
     ):
         resources += chunk
     return patient, _dedupe(resources)
+
+
+async def _referenced_medications(
+    client: FhirClient, resources: list[JSON], report: FetchReport
+) -> list[JSON]:
+    """Medications named by medicationReference that the fetch did not bring (a measure
+    matches a prescription on its Medication's code)."""
+    have = {r.get("id") for r in resources if r.get("resourceType") == "Medication"}
+    wanted: dict[str, None] = {}
+    for resource in resources:
+        if resource.get("resourceType") not in _MEDICATION_USERS:
+            continue
+        ref = (resource.get("medicationReference") or {}).get("reference")
+        if isinstance(ref, str) and ref.startswith("Medication/"):
+            rid = ref.split("/", 1)[1].split("/")[0]
+            if rid and rid not in have:
+                wanted[rid] = None
+    found: list[JSON] = []
+    for rid in wanted:
+        try:
+            found.append(await client.read("Medication", rid))
+        except (NotFound, FhirError):
+            report.warnings.append("a referenced Medication could not be read")
+    return found
 
 
 async def _read_patient(
@@ -243,10 +272,29 @@ async def _search_type(
     since_text: str | None,
     report: FetchReport,
 ) -> list[JSON]:
-    params: dict[str, Any] = {"patient": patient_id, "_count": PAGE_SIZE}
+    params: dict[str, Any] = {**_patient_param(resource_type, patient_id), "_count": PAGE_SIZE}
     if since_text:
         params["_lastUpdated"] = f"gt{since_text}"
-    return await _collect(client, resource_type, params, report, report.invalid.append)
+    try:
+        return await _collect(client, resource_type, params, report, report.invalid.append)
+    except FhirHttpError as exc:
+        if resource_type in _CORE_TYPES or exc.status not in (400, 403, 404):
+            raise
+        # A server that does not offer (or grant) a type the measures read: the chart is
+        # screened without it, and the sheet says data may be missing.
+        report.warnings.append(f"{resource_type} could not be searched; screened without it")
+        return []
+
+
+def _query(params: dict[str, str]) -> str:
+    return "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def _patient_param(resource_type: str, patient_id: str) -> dict[str, str]:
+    # R4 AdverseEvent has no `patient` search parameter, only `subject`.
+    if resource_type == "AdverseEvent":
+        return {"subject": f"Patient/{patient_id}"}
+    return {"patient": patient_id}
 
 
 async def _collect(

@@ -25,6 +25,9 @@ from healthprep_desktop.sandbox.search_params import (
 )
 
 _NO_DATE = float("inf")
+# Resources outside the patient compartment that $everything returns when compartment
+# resources reference them.
+_EVERYTHING_REFERENCED = ("Practitioner/", "Organization/", "Location/", "Medication/")
 
 
 class SearchError(ValueError):
@@ -198,7 +201,8 @@ class ResourceStore:
         self, patient_id: str, types: Iterable[str] | None = None
     ) -> list[StoredResource]:
         """The patient, then their resources by type, then the practitioners, organizations
-        and locations those resources reference (what Patient/$everything returns)."""
+        and locations those resources reference, and the Medications that medication
+        resources name by reference (what Patient/$everything returns)."""
         patient = self.get("Patient", patient_id)
         if patient is None:
             return []
@@ -214,7 +218,7 @@ class ResourceStore:
                 for name, values in stored.index.items():
                     if params_for(rtype)[name][0].kind is ParamKind.REFERENCE:
                         for ref in values:
-                            if str(ref).startswith(("Practitioner/", "Organization/", "Location/")):
+                            if str(ref).startswith(_EVERYTHING_REFERENCED):
                                 referenced[str(ref)] = None
         for ref in referenced:
             rtype, rid = ref.split("/", 1)

@@ -160,15 +160,46 @@ def _load_file(path: Path) -> list[JSON]:
 
 
 def import_paths(paths: Iterable[Path]) -> list[JSON]:
-    """Resources from bundle files and folders of them; a resource that several bundles
-    carry (Synthea repeats shared Practitioners and Organizations) is kept once."""
+    """Resources from bundle files and folders of them (searched recursively); a resource that
+    several bundles carry identically (Synthea repeats shared Practitioners and Organizations)
+    is kept once. The same id with other content in another file (test decks copy one case to
+    make the next) gets a new id in that file, with that file's references rewritten, so one
+    patient's data never overwrites another's."""
     seen: dict[str, JSON] = {}
     for path in paths:
-        files = sorted([*path.glob("*.json"), *path.glob("*.ndjson")]) if path.is_dir() else [path]
+        if path.is_dir():
+            files = sorted([*path.rglob("*.json"), *path.rglob("*.ndjson")])
+        else:
+            files = [path]
         for file in files:
-            for resource in _load_file(file):
+            resources = _load_file(file)
+            renames = _renames(resources, seen, file)
+            if renames:
+                resources = [_renamed(r, renames) for r in resources]
+            for resource in resources:
                 seen.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
     return list(seen.values())
+
+
+def _renames(resources: list[JSON], seen: dict[str, JSON], file: Path) -> dict[str, str]:
+    renames: dict[str, str] = {}
+    for resource in resources:
+        key = f"{resource['resourceType']}/{resource['id']}"
+        known = seen.get(key)
+        if known is not None and known != resource:
+            new_id = _valid_id(f"{resource['id']}-{uuid.uuid5(_ID_NAMESPACE, str(file)).hex[:8]}")
+            if len(new_id) > 64:
+                new_id = str(uuid.uuid5(_ID_NAMESPACE, f"{file}|{key}"))
+            renames[key] = f"{resource['resourceType']}/{new_id}"
+    return renames
+
+
+def _renamed(resource: JSON, renames: dict[str, str]) -> JSON:
+    key = f"{resource['resourceType']}/{resource['id']}"
+    out: JSON = _rewrite(resource, renames, {})
+    if key in renames:
+        out["id"] = renames[key].split("/", 1)[1]
+    return out
 
 
 class ImportedClinic:

@@ -145,10 +145,48 @@ _TABLE: dict[str, tuple[SearchParam, ...]] = {
     "MedicationRequest": (
         *_CLINICAL,
         _t("code", "medication[x]"),
+        _r("medication", "medicationReference", target="Medication"),
         _t("status", "status"),
         _t("intent", "intent"),
         _t("category", "category"),
         _d("authoredon", "authoredOn"),
+    ),
+    # The rest of what the measures read (QI-Core retrieves), each in the patient compartment.
+    "MedicationStatement": (
+        *_CLINICAL,
+        _t("code", "medication[x]"),
+        _r("medication", "medicationReference", target="Medication"),
+        _t("status", "status"),
+    ),
+    "MedicationDispense": (
+        *_CLINICAL,
+        _t("code", "medication[x]"),
+        _r("medication", "medicationReference", target="Medication"),
+        _t("status", "status"),
+    ),
+    "MedicationAdministration": (
+        *_CLINICAL,
+        _t("code", "medication[x]"),
+        _r("medication", "medicationReference", target="Medication"),
+        _t("status", "status"),
+    ),
+    "Medication": (_IDENTIFIER, _t("code", "code")),
+    "ServiceRequest": (
+        *_CLINICAL,
+        _t("code", "code"),
+        _t("status", "status"),
+        _d("authored", "authoredOn"),
+    ),
+    "DeviceRequest": (*_CLINICAL, _t("code", "code[x]"), _t("status", "status")),
+    "Device": (_IDENTIFIER, _r("patient", "patient", target="Patient"), _t("type", "type")),
+    "AdverseEvent": (_IDENTIFIER, _PATIENT, _SUBJECT, _t("event", "event"), _d("date", "date")),
+    "Communication": (*_CLINICAL, _t("status", "status"), _d("sent", "sent")),
+    "Coverage": (
+        _IDENTIFIER,
+        _r("patient", "beneficiary", target="Patient"),
+        _r("beneficiary", "beneficiary"),
+        _t("type", "type"),
+        _t("status", "status"),
     ),
     "DocumentReference": (
         # FHIR R4: DocumentReference.masterIdentifier | DocumentReference.identifier

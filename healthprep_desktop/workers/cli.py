@@ -84,6 +84,19 @@ def register(subparsers: Any) -> None:
     how.add_argument("--write-back", action="store_true", help="post each sheet to the chart")
     how.add_argument("--force", action="store_true", help="refetch and re-screen everything")
     how.add_argument("--concurrency", type=int, help="patients in flight (default: from limits)")
+    how.add_argument(
+        "--measure-period",
+        type=int,
+        metavar="YYYY",
+        help="measure mode: compute every CMS measure for this calendar year",
+    )
+    how.add_argument(
+        "--measure-reports",
+        type=Path,
+        metavar="DIR",
+        help="with --measure-period: write DIR/<patient id>/<CMS id>.json (individual "
+        "MeasureReports)",
+    )
     how.add_argument("--patients-in-demo", type=int, default=500, help=argparse.SUPPRESS)
     add_unlock_option(p)
     p.set_defaults(func=run)
@@ -96,6 +109,12 @@ def run(args: argparse.Namespace) -> int:
     configure_logging("INFO")
     if args.patients and args.all_patients:
         print("Choose --patients or --all-patients, not both.", file=sys.stderr)
+        return EXIT_ERROR
+    if (args.measure_period is None) != (args.measure_reports is None):
+        print("--measure-period and --measure-reports go together.", file=sys.stderr)
+        return EXIT_ERROR
+    if args.measure_period is not None and not 1900 <= args.measure_period <= 2999:
+        print("--measure-period takes a calendar year, e.g. 2026.", file=sys.stderr)
         return EXIT_ERROR
     if args.imports and not args.demo:
         print("--import goes with --demo (the embedded sandbox serves the bundles).")
@@ -134,6 +153,8 @@ async def _run(args: argparse.Namespace) -> int:
             session.progress.close()
             if args.out is not None or args.json is not None:
                 await session.export(summary, out=args.out, json_path=args.json)
+            if args.measure_reports is not None:
+                await session.measure_reports(summary, args.measure_period, args.measure_reports)
     except SessionError as exc:
         print(f"Cannot run the batch: {exc}", file=sys.stderr)
         return EXIT_ERROR

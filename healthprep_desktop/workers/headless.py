@@ -269,6 +269,18 @@ class HeadlessSession:
             tz=self.demo.clinic.time_zone if self.demo and self.demo.clinic else None,
         )
 
+    async def measure_reports(self, summary: BatchSummary, year: int, out: Path) -> None:
+        from healthprep_desktop.workers.measure_mode import describe, write_measure_reports
+
+        assert self.scope is not None and self.connection_id is not None
+        scope, connection_id = self.scope, self.connection_id
+        patients = _job_patients(scope, summary.job_id)
+        run = await asyncio.to_thread(
+            write_measure_reports, scope, connection_id, patients, year, out
+        )
+        for line in describe(run, out):
+            print(line)
+
     async def export(
         self, summary: BatchSummary, *, out: Path | None, json_path: Path | None
     ) -> None:

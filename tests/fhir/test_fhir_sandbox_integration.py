@@ -80,6 +80,37 @@ def _many_observations() -> list[dict[str, Any]]:
     return [patient, *observations]
 
 
+MEASURE_TYPES_PATIENT = "measure-types"
+
+
+def _measure_type_resources() -> list[dict[str, Any]]:
+    """One resource of each type the measures read beyond the classic chart, and a Medication
+    that a prescription names only by reference (outside the patient compartment)."""
+    pid = MEASURE_TYPES_PATIENT
+    subject = {"reference": f"Patient/{pid}"}
+    code = {"coding": [{"system": "http://snomed.info/sct", "code": "385763009"}]}
+    return [
+        {"resourceType": "Patient", "id": pid, "birthDate": "1950-01-01"},
+        {"resourceType": "DeviceRequest", "id": "mt-dr", "status": "active", "intent": "order",
+         "codeCodeableConcept": code, "subject": subject},
+        {"resourceType": "ServiceRequest", "id": "mt-sr", "status": "active", "intent": "order",
+         "code": code, "subject": subject},
+        {"resourceType": "MedicationStatement", "id": "mt-ms", "status": "active",
+         "medicationCodeableConcept": code, "subject": subject},
+        {"resourceType": "AllergyIntolerance", "id": "mt-ai", "code": code, "patient": subject},
+        {"resourceType": "AdverseEvent", "id": "mt-ae", "actuality": "actual", "event": code,
+         "subject": subject},
+        {"resourceType": "Coverage", "id": "mt-cov", "status": "active",
+         "beneficiary": subject, "payor": [{"display": "payer"}]},
+        {"resourceType": "Communication", "id": "mt-com", "status": "completed",
+         "subject": subject},
+        {"resourceType": "Medication", "id": "mt-med", "code": code},
+        {"resourceType": "MedicationRequest", "id": "mt-mr", "status": "active",
+         "intent": "order", "medicationReference": {"reference": "Medication/mt-med"},
+         "subject": subject},
+    ]  # fmt: skip
+
+
 @dataclass
 class Env:
     sandbox: SandboxServer
@@ -97,7 +128,7 @@ def env() -> Iterator[Env]:
         "clinic",
         clients=demo_clients(backend_jwks=key.jwks()),
         source=SyntheticClinic(seed=11, patients=12),
-        resources=_many_observations(),
+        resources=_many_observations() + _measure_type_resources(),
     )
     with SandboxServer(SandboxConfig(orgs=[org])) as sandbox:
         yield Env(sandbox, key, seed.values)
@@ -458,6 +489,25 @@ async def test_patient_record_fetch_strategies_agree(
     assert {d.reference for d in everything.documents} == {
         f"DocumentReference/{r['id']}" for r in everything.record.of_type("DocumentReference")
     }
+
+
+async def test_every_type_the_measures_read_is_fetched(
+    logged_in: tuple[FhirConnection, str], sandbox: SandboxServer
+) -> None:
+    from healthprep_desktop.fhir.record import fetch_patient_record
+
+    connection, _ = logged_in
+    caps = await connection.capabilities()
+    wanted = {
+        "DeviceRequest", "ServiceRequest", "MedicationStatement", "AllergyIntolerance",
+        "AdverseEvent", "Coverage", "Communication", "Medication", "MedicationRequest",
+    }  # fmt: skip
+    for capabilities in (caps, None):  # $everything, then one search per type
+        result = await fetch_patient_record(
+            connection.client, MEASURE_TYPES_PATIENT, capabilities=capabilities
+        )
+        got = {r["resourceType"] for r in result.record.resources}
+        assert wanted <= got, (result.report.strategy, wanted - got)
 
 
 async def test_schedule_for_a_day(

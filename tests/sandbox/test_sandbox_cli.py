@@ -108,7 +108,7 @@ def _drive(proc: subprocess.Popen[str], living: int) -> int:
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            returncode = proc.wait(timeout=20)
+            returncode = proc.wait(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()

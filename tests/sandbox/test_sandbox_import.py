@@ -176,3 +176,58 @@ def test_other_bundle_shapes(tmp_path: Path) -> None:
     imported = {f"{r['resourceType']}/{r['id']}": r for r in import_paths([tmp_path])}
     assert set(imported) == {"Patient/p9", "Condition/c1", "Observation/o1"}
     assert imported["Condition/c1"]["subject"]["reference"] == "Patient/p9"
+
+
+def test_copied_test_cases_keep_their_own_resources(tmp_path: Path) -> None:
+    """Test decks copy one case to make the next: the same Encounter id with other content in
+    another file (in a nested folder) must not overwrite the first patient's encounter."""
+
+    def case(pid: str, day: str) -> dict[str, object]:
+        return {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"fullUrl": f"urn:uuid:{pid}", "resource": {"resourceType": "Patient", "id": pid}},
+                {
+                    "fullUrl": "urn:uuid:enc-1",
+                    "resource": {
+                        "resourceType": "Encounter",
+                        "id": "enc-1",
+                        "status": "finished",
+                        "subject": {"reference": f"Patient/{pid}"},
+                        "period": {"start": day, "end": day},
+                    },
+                },
+                {
+                    "fullUrl": "urn:uuid:obs-1",
+                    "resource": {
+                        "resourceType": "Observation",
+                        "id": "obs-1",
+                        "status": "final",
+                        "subject": {"reference": f"Patient/{pid}"},
+                        "encounter": {"reference": "Encounter/enc-1"},
+                    },
+                },
+            ],
+        }
+
+    (tmp_path / "a" / "deep").mkdir(parents=True)
+    (tmp_path / "a" / "deep" / "one.json").write_text(json.dumps(case("p1", "2026-01-05")))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "two.json").write_text(json.dumps(case("p2", "2026-02-07")))
+    resources = import_paths([tmp_path])
+    encounters = [r for r in resources if r["resourceType"] == "Encounter"]
+    assert len(encounters) == 2
+    by_patient = {e["subject"]["reference"]: e for e in encounters}
+    assert by_patient["Patient/p1"]["period"]["start"] == "2026-01-05"
+    assert by_patient["Patient/p2"]["period"]["start"] == "2026-02-07"
+    observations = {
+        r["subject"]["reference"]: r for r in resources if r["resourceType"] == "Observation"
+    }
+    assert len(observations) == 2
+    # Each observation still points at its own patient's encounter.
+    for patient_ref, obs in observations.items():
+        target = obs["encounter"]["reference"].split("/", 1)[1]
+        assert (
+            next(e for e in encounters if e["id"] == target)["subject"]["reference"] == patient_ref
+        )
