@@ -207,10 +207,7 @@ class Chart:
 
     def resolve(self, reference: Any, resource_type: str | None = None) -> JSON | None:
         """The chart resource a Reference points at (by type and id)."""
-        if isinstance(reference, dict):
-            ref = reference.get("reference")
-        else:
-            ref = reference
+        ref = reference.get("reference") if isinstance(reference, dict) else reference
         rid = reference_id(ref)
         if rid is None:
             return None
