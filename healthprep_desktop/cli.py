@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "healthprep_desktop.workers.cli",  # batch
     "healthprep_desktop.sandbox.cli",  # sandbox
     "healthprep_desktop.store.cli",  # audit verify / audit export
+    "healthprep_desktop.workers.entries_cli",  # entries list / add / remove
     "healthprep_desktop.selftest",  # self-test
 )
 

@@ -38,6 +38,11 @@ from healthprep_desktop.store.repos.jobs import (
     PatientState,
 )
 from healthprep_desktop.store.repos.ledger import LedgerEntry, LedgerState, WritebackLedger
+from healthprep_desktop.store.repos.screening_entries import (
+    EntryKind,
+    ScreeningEntry,
+    ScreeningEntryRepository,
+)
 from healthprep_desktop.store.repos.sheets import Sheet, SheetInfo, SheetRepository
 from healthprep_desktop.store.repos.text_cache import TextCacheRepository
 from healthprep_desktop.store.store import Store
@@ -55,6 +60,7 @@ __all__ = [
     "ConstraintError",
     "DismissalRepository",
     "DuplicateKeyError",
+    "EntryKind",
     "Job",
     "JobPatient",
     "JobRepository",
@@ -68,6 +74,8 @@ __all__ = [
     "PatientState",
     "RecordNotFoundError",
     "SchemaTooNewError",
+    "ScreeningEntry",
+    "ScreeningEntryRepository",
     "SecretRepository",
     "Sheet",
     "SheetInfo",

@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     LOGIN = "login"
     TENANT_CREATE = "tenant_create"
     CONNECTION_CHANGE = "connection_change"
+    SCREENING_ENTRY = "screening_entry"
 
 
 class Outcome(StrEnum):

@@ -206,7 +206,30 @@ _V4 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
+_V5 = Migration(
+    5,
+    "screening entries a user made: done elsewhere, declined, postponed until",
+    (
+        # One entry per patient and screening (a new one replaces it); who and when are kept so
+        # the sheet can say "declined, entered by J. Doe on 2026-11-02".
+        """CREATE TABLE screening_entries (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            patient_id TEXT NOT NULL,
+            screening_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            on_date TEXT,
+            until_date TEXT,
+            note TEXT NOT NULL DEFAULT '',
+            entered_by TEXT NOT NULL,
+            entered_at TEXT NOT NULL,
+            UNIQUE (tenant_id, id),
+            UNIQUE (tenant_id, patient_id, screening_id)
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
@@ -292,6 +315,18 @@ PATIENT_RECORDS = _spec(
     "record_hash",
     "updated_at",
 )
+SCREENING_ENTRIES = _spec(
+    "screening_entries",
+    "id",
+    "patient_id",
+    "screening_id",
+    "kind",
+    "on_date",
+    "until_date",
+    "note",
+    "entered_by",
+    "entered_at",
+)
 TENANT_TABLES: tuple[TableSpec, ...] = (
     TENANT_SETTINGS,
     CONNECTIONS,
@@ -303,6 +338,7 @@ TENANT_TABLES: tuple[TableSpec, ...] = (
     WRITEBACK_LEDGER,
     MATCH_DISMISSALS,
     PATIENT_RECORDS,
+    SCREENING_ENTRIES,
 )
 
 

@@ -22,6 +22,7 @@ from healthprep_desktop.store.repos.dismissals import DismissalRepository
 from healthprep_desktop.store.repos.jobs import JobRepository
 from healthprep_desktop.store.repos.ledger import WritebackLedger
 from healthprep_desktop.store.repos.patient_records import PatientRecordRepository
+from healthprep_desktop.store.repos.screening_entries import ScreeningEntryRepository
 from healthprep_desktop.store.repos.settings_values import TenantSettingValues
 from healthprep_desktop.store.repos.sheets import SheetRepository
 from healthprep_desktop.store.repos.text_cache import TextCacheRepository
@@ -56,6 +57,7 @@ class TenantScope:
         self.dismissals = DismissalRepository(table(schema.MATCH_DISMISSALS))
         self.settings = TenantSettingValues(table(schema.TENANT_SETTINGS))
         self.records = PatientRecordRepository(table(schema.PATIENT_RECORDS))
+        self.entries = ScreeningEntryRepository(table(schema.SCREENING_ENTRIES))
 
     @property
     def id(self) -> str:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from healthprep_desktop.store import (
     AuditAction,
     DuplicateKeyError,
+    EntryKind,
     JobState,
     RecordNotFoundError,
     Store,
@@ -40,6 +41,7 @@ class Model:
     sheets: dict[int, str] = field(default_factory=dict)  # id -> patient
     settings: dict[str, int] = field(default_factory=dict)
     audited: list[str] = field(default_factory=list)  # patient ids
+    entries: dict[tuple[str, str], int] = field(default_factory=dict)  # (patient, screening) -> id
 
 
 words = st.text(alphabet="abcxyz", min_size=1, max_size=3)
@@ -57,6 +59,7 @@ operations = st.lists(
                 "sheet",
                 "setting",
                 "audit",
+                "entry",
             ]
         ),
         words,
@@ -111,6 +114,9 @@ def test_no_api_returns_another_tenants_rows(
         elif op == "audit":
             scope.audit(AuditAction.FETCH, patient_id=a)
             model.audited.append(a)
+        elif op == "entry":
+            made = scope.entries.put(a, b, EntryKind.DECLINED, entered_by="u")
+            model.entries[(a, b)] = made.id
 
     all_text_keys = {k for m in models for k in m.texts}
     all_ledger_keys = {k for m in models for k in m.ledger}
@@ -150,6 +156,7 @@ def test_no_api_returns_another_tenants_rows(
         assert scope.settings.all_raw() == model.settings
         audited = [e.patient_id for e in scope.audit_entries() if e.action == "fetch"]
         assert audited == model.audited
+        assert {(e.patient_id, e.screening_id): e.id for e in scope.entries.all()} == model.entries
 
     # Writes aimed at another tenant's ids change nothing there.
     for index, scope in enumerate(scopes):
@@ -167,6 +174,9 @@ def test_no_api_returns_another_tenants_rows(
                     scope.jobs.add_patients(job_id, ["intruder"])
             for sheet_id in model.sheets:
                 assert not scope.sheets.delete(sheet_id)
+            for entry_id in model.entries.values():
+                assert scope.entries.get(entry_id) is None
+                assert not scope.entries.remove(entry_id)
     for scope, model in zip(scopes, models, strict=True):
         assert {c.name for c in scope.connections.all()} == set(model.connections)
         assert {s.id for s in scope.sheets.all()} == set(model.sheets)
