@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(median of {args.repeat}; target under 2 s); ratio to screening evaluation "
         f"{measures['cpu_s'] / max(figures['cpu_s'], 1e-9):.2f}x CPU"
     )
-    print("in the initial population:", ", ".join(f"{k} {v}" for k, v in measures["in_ipp"].items()))
+    in_ipp = ", ".join(f"{k} {v}" for k, v in measures["in_ipp"].items())
+    print("in the initial population:", in_ipp)
     if measures["errors"]:
         print("measures that failed:", measures["errors"])
     # Sheets per second, OCR per page (cold and cached), keyword matching.

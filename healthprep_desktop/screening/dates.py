@@ -13,6 +13,12 @@ Conventions (every rule in the engine relies on them):
   CQL's ``AgeInYearsAt`` computes it (month/day comparison).
 - **Adding years or months** clamps to the end of the month: 2020-02-29 + 1 year = 2021-02-28,
   2021-01-31 + 1 month = 2021-02-28.
+- **A window of N years (or months, days) ending on day D** starts the day *after* D minus N, as
+  CQL measure intervals do (a 1-year period ending 2021-06-30 is 2020-07-01..2021-06-30): an
+  event exactly N years before D is outside it (``window_start``). An event stays current until
+  the first day whose window no longer holds it (``falls_out_of_window``): its "next due" date,
+  which is the event plus N except when month-end clamping moves it (2020-02-29 + 1 year is
+  current through 2021-02-28 and due 2021-03-01).
 """
 
 from __future__ import annotations
@@ -124,6 +130,20 @@ def shift(d: date, *, years: int = 0, months: int = 0, days: int = 0) -> date:
         out = add_months(out, months)
     if days:
         out = out + timedelta(days=days)
+    return out
+
+
+def window_start(end: date, *, years: int = 0, months: int = 0, days: int = 0) -> date:
+    """The first day of the window of the given length that ends on ``end`` (inclusive)."""
+    return shift(end, years=-years, months=-months, days=-days) + timedelta(days=1)
+
+
+def falls_out_of_window(day: date, *, years: int = 0, months: int = 0, days: int = 0) -> date:
+    """The first window end whose window (see ``window_start``) no longer holds ``day``."""
+    out = shift(day, years=years, months=months, days=days)
+    # Month-end clamping can put ``out`` a day or three early (Feb 29, the 31st): step on.
+    while window_start(out, years=years, months=months, days=days) <= day:
+        out += timedelta(days=1)
     return out
 
 

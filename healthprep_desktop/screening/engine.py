@@ -18,13 +18,18 @@ Order of decisions for each screening group (the library's variants of one scree
    date their sentence states, else by the document; minus what the user dismissed). Undated
    events never count. The modality giving the latest next-due date wins
    ("any"), or all modalities are needed and the earliest next-due date counts ("all").
-5. **Status** from the next-due date: Complete; Due Soon when it falls within ``due_soon_days``
-   (next due on the as-of day itself is Due Soon, not Overdue); Overdue once it has passed;
-   Due when nothing qualifying is on record. A seasonal vaccine whose new season has begun
+5. **Status** from the next-due date: Complete; Due Soon when it falls 1 to ``due_soon_days``
+   days after the as-of date; Due when it is the as-of day itself, or when nothing qualifying
+   is on record; Overdue once it has passed. A seasonal vaccine whose new season has begun
    without a dose is Due, not Overdue: each season asks for a new dose.
+6. **Control** (see control.py): a modality with a flag is an outcome measure; when its latest
+   result inside the window is out of range (CMS165 blood pressure, CMS122 HbA1c) a screening
+   that would be Complete or Due Soon is Not at goal instead.
 
-Look-backs are inclusive: with a 10-year frequency a colonoscopy exactly 10 years before the
-as-of date is still current (next due that day); one day earlier is overdue.
+Windows end on the as-of date and start the day after it minus their length, as CQL measure
+intervals do (see dates.window_start): with a 10-year frequency a colonoscopy exactly 10 years
+before the as-of date is outside the window (next due that day: Due); one day later it is
+still current (Due Soon). Exclusion look-backs and "recent" windows follow the same rule.
 """
 
 from __future__ import annotations
@@ -35,15 +40,17 @@ from datetime import date, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from healthprep_desktop.screening import explain
+from healthprep_desktop.screening import control, explain, rules_bp
 from healthprep_desktop.screening import keywords as _keywords
 from healthprep_desktop.screening.dates import (
     age_on,
     age_range_on,
     end_of_year,
+    falls_out_of_window,
     flu_season_start,
     shift,
     start_of_year,
+    window_start,
 )
 from healthprep_desktop.screening.facts import CodeResolver, Fact, PatientFacts, collect_facts
 from healthprep_desktop.screening.library import (
@@ -415,7 +422,7 @@ class _Context:
             return False  # not yet happened on the as-of date
         if window is None:
             return timing != "ends" or (span.latest is None or span.latest <= as_of)
-        ws = shift(as_of, years=-window.years, months=-window.months, days=-window.days)
+        ws = window_start(as_of, years=window.years, months=window.months, days=window.days)
         if timing == "starts":
             return span.start is not None and ws <= span.start <= as_of
         if timing == "ends":
@@ -579,7 +586,7 @@ class _Context:
         quit_day = quits[0].value_date
         assert quit_day is not None
         self._note(quits[0], f"Quit smoking {quit_day.isoformat()}")
-        if quit_day < shift(self.as_of, years=-max_quit):
+        if quit_day < window_start(self.as_of, years=max_quit):
             return self._na(
                 f"not eligible: quit smoking {quit_day.isoformat()} "
                 f"(more than {max_quit} years ago)"
@@ -601,7 +608,8 @@ class _Context:
         evidence: list[Evidence] = []
         for o in with_events:
             evidence.extend(e.evidence() for e in o.events[: rule.max_evidence])
-        flags = [flag for o in with_events for flag in self._flags(o)]
+        findings = [(o, f) for o in with_events if (f := self._finding(o)) is not None]
+        flags = [f.text for _o, f in findings if not f.at_goal]
         if rule.completion == "all":
             missing = [o.modality.name for o in outcomes if not o.events or o.partial]
             if missing:
@@ -641,15 +649,30 @@ class _Context:
             status, text = Status.COMPLETE, events_text
         elif next_due is None:
             status, text = Status.COMPLETE, explain.complete(events_text, None)
-        elif next_due < self.as_of and deciding.modality.season:
+        elif next_due <= self.as_of and deciding.modality.season:
             # A new season asks for a new dose: Due (not Overdue) until it is given.
             status, text = Status.DUE, explain.new_season(events_text, next_due)
         elif next_due < self.as_of:
             status, text = Status.OVERDUE, explain.overdue(events_text, next_due)
+        elif next_due == self.as_of:
+            # The window ending today no longer holds the event: due now, not "soon".
+            status, text = Status.DUE, explain.due_today(events_text, next_due)
         elif (next_due - self.as_of).days <= due_soon:
             status, text = Status.DUE_SOON, explain.due_soon(events_text, next_due, self.as_of)
         else:
             status, text = Status.COMPLETE, explain.complete(events_text, next_due)
+        for o, finding in findings:
+            if finding.at_goal:
+                continue
+            if status in (Status.COMPLETE, Status.DUE_SOON) and self._current(o, finding.day):
+                status = Status.NOT_AT_GOAL
+                text = explain.not_at_goal(finding.text, next_due, self.as_of)
+                break
+        else:
+            if status in (Status.DUE, Status.OVERDUE) and any(
+                o.modality.flag is not None for o in outcomes
+            ):
+                text = f"{text}; {explain.no_current_result()}"
         frequency = deciding.modality.frequency_text() if rule.completion != "all" else None
         return _Verdict(status, text, None, evidence, last_done, next_due, flags, frequency)
 
@@ -679,10 +702,18 @@ class _Context:
                 outcome.partial = True
         else:
             assert m.every is not None
-            outcome.next_due = shift(
+            outcome.next_due = falls_out_of_window(
                 latest, years=m.every.years, months=m.every.months, days=m.every.days
             )
         return outcome
+
+    def _current(self, outcome: _ModalityOutcome, day: date) -> bool:
+        """Whether a result of ``day`` lies inside the modality's window ending today."""
+        every = outcome.modality.every
+        if every is None:
+            return True
+        start = window_start(self.as_of, years=every.years, months=every.months, days=every.days)
+        return start <= day <= self.as_of
 
     def _is_dismissed(self, group: str, rule_id: str, reference: str) -> bool:
         return (group, reference) in self.dismissed or (rule_id, reference) in self.dismissed
@@ -700,8 +731,17 @@ class _Context:
         if not also_ok:
             return []
         out: list[_Event] = []
+        stays = (
+            rules_bp.acute_encounters(
+                self.facts.encounters, m.exclude_encounter_classes, m.exclude_encounter_sets
+            )
+            if m.exclude_encounter_classes or m.exclude_encounter_sets
+            else []
+        )
         for fact in self._candidates(m.sets):
             if m.resources is not None and fact.resource_type not in m.resources:
+                continue
+            if stays and rules_bp.taken_during(fact, stays):
                 continue
             if not self._status_ok(fact, m.statuses):
                 continue
@@ -746,6 +786,10 @@ class _Context:
                     display=(coding[1] if coding and coding[1] else m.name),
                 )
             )
+        if m.reading == "blood_pressure":
+            # Only days with both a systolic and a diastolic value hold a blood pressure.
+            days = rules_bp.readings(e.fact for e in out if e.fact is not None)
+            out = [e for e in out if e.day in days]
         return out
 
     def _document_events(self, m: Modality, group: str, dismissed_refs: list[str]) -> list[_Event]:
@@ -781,35 +825,13 @@ class _Context:
             )
         return out
 
-    def _flags(self, outcome: _ModalityOutcome) -> list[str]:
+    def _finding(self, outcome: _ModalityOutcome) -> control.Finding | None:
+        """The control finding of an outcome measure's latest coded result (CMS122, CMS165)."""
         flag = outcome.modality.flag
         if flag is None:
-            return []
-        coded = [e for e in outcome.events if e.fact is not None]
-        if not coded:
-            return []
-        day = coded[0].day
-        same_day = [e.fact for e in coded if e.day == day and e.fact is not None]
-        name = outcome.modality.name
-        if flag.above is not None:
-            values = [f.value_number for f in same_day if f.value_number is not None]
-            if values:
-                low = min(values)  # CMS122: the lowest reading on the most recent day
-                if low > flag.above:
-                    return [f"{name} {explain.number(low)} on {day.isoformat()}: {flag.label}"]
-        if flag.components_at_or_above:
-            # CMS165: the lowest systolic and the lowest diastolic of the most recent day, each
-            # taken on its own (two readings 150/80 and 130/95 give 130/80: controlled).
-            lowest: dict[str, float] = {}
-            for fact in same_day:
-                for code, value in fact.components.items():
-                    if code not in lowest or value < lowest[code]:
-                        lowest[code] = value
-            limits = flag.components_at_or_above
-            if any(code in lowest and lowest[code] >= limit for code, limit in limits):
-                reading = "/".join(explain.number(lowest[c]) for c, _ in limits if c in lowest)
-                return [f"{name} {reading} on {day.isoformat()}: {flag.label}"]
-        return []
+            return None
+        facts = [e.fact for e in outcome.events if e.fact is not None]
+        return control.assess(flag, outcome.modality.name, facts)
 
 
 def _at_least(fact: Fact, threshold: float, unit: str | None) -> bool:

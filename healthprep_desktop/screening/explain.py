@@ -46,6 +46,27 @@ def due_soon(event: str, next_due: date, as_of: date) -> str:
     return f"{event}; next due {next_due.isoformat()} ({when})"
 
 
+def due_today(event: str, next_due: date) -> str:
+    """'Colonoscopy 2011-06-30 (CPT 45378); due today (2021-06-30)'."""
+    return f"{event}; due today ({next_due.isoformat()})"
+
+
+def not_at_goal(finding: str, next_due: date | None, as_of: date) -> str:
+    """'Blood pressure 113/91 on 2021-05-01: diastolic 91 ≥ 90 (...); next due 2022-05-01'."""
+    if next_due is None:
+        return finding
+    days = (next_due - as_of).days
+    return f"{finding}; next due {next_due.isoformat()}" + (
+        f" (in {days} day{'s' if days != 1 else ''})" if days <= 30 else ""
+    )
+
+
+def no_current_result() -> str:
+    """Appended to Due/Overdue outcome measures: no result in the window counts as not at goal
+    (CMS122, CMS165)."""
+    return "no result in the window: counts as not at goal"
+
+
 def overdue(event: str, next_due: date) -> str:
     return f"{event}; was due {next_due.isoformat()}"
 

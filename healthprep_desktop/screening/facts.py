@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from healthprep_desktop.screening.dates import (
@@ -31,6 +31,7 @@ from healthprep_desktop.screening.dates import (
     parse_day_range,
     period_range,
 )
+from healthprep_desktop.screening.encounters import EncounterInfo, instant
 from healthprep_desktop.screening.record import JSON, PatientRecord
 from healthprep_desktop.screening.valuesets import normalize_code, normalize_system
 
@@ -82,6 +83,8 @@ class Fact:
     intent: str = ""
     display: str = ""
     result_refs: tuple[str, ...] = ()  # DiagnosticReport.result, resolved into has_value
+    encounter_ref: str = ""  # Observation.encounter ("Encounter/abc")
+    moment: datetime | None = None  # Observation effective time, when it states one
 
     @property
     def day(self) -> date | None:
@@ -113,6 +116,37 @@ class PatientFacts:
     deceased: bool
     deceased_on: date | None
     by_set: dict[str, list[Fact]]
+    encounters: dict[str, EncounterInfo] = field(default_factory=dict)  # by reference
+
+
+_VOID_ENCOUNTERS = frozenset({"entered-in-error", "cancelled", "planned"})
+
+
+def _encounter_info(resource: JSON, resolver: CodeResolver) -> EncounterInfo | None:
+    status = str(resource.get("status") or "")
+    rid = resource.get("id")
+    if not rid or status in _VOID_ENCOUNTERS:
+        return None
+    classes: set[str] = set()
+    raw_class = resource.get("class")
+    for item in raw_class if isinstance(raw_class, list) else (raw_class,):
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("code"), str):
+            classes.add(item["code"])  # R4: a Coding
+        for coding in item.get("coding") or ():  # R5: CodeableConcepts
+            if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+                classes.add(coding["code"])
+    raw_period = resource.get("period")
+    period: dict[str, Any] = raw_period if isinstance(raw_period, dict) else {}
+    return EncounterInfo(
+        reference=f"Encounter/{rid}",
+        status=status,
+        classes=frozenset(classes),
+        type_sets=frozenset(_matching_sets(resource, "Encounter", resolver) or ()),
+        start=instant(period.get("start")),
+        end=instant(period.get("end")),
+    )
 
 
 def _codeable_codings(cc: Any, norm: dict[str, str]) -> list[tuple[Key, str]]:
@@ -398,10 +432,15 @@ def collect_facts(
     resolver = code_index if isinstance(code_index, CodeResolver) else CodeResolver(code_index)
     norm: dict[str, str] = {}
     by_set: dict[str, list[Fact]] = {}
+    encounters: dict[str, EncounterInfo] = {}
     for position, resource in enumerate(record.resources):
         rtype = resource.get("resourceType")
         if not isinstance(rtype, str) or rtype not in _CODE_FIELDS:
             continue
+        if rtype == "Encounter":
+            info = _encounter_info(resource, resolver)
+            if info is not None:
+                encounters[info.reference] = info
         set_ids = _matching_sets(resource, rtype, resolver)
         if not set_ids:
             continue
@@ -425,6 +464,7 @@ def collect_facts(
         deceased=deceased,
         deceased_on=deceased_on,
         by_set=by_set,
+        encounters=encounters,
     )
 
 
@@ -500,6 +540,16 @@ def make_fact(
     )
     if rtype == "Observation":
         _fill_value(fact, resource, norm, tz)
+        enc = resource.get("encounter")
+        if isinstance(enc, dict) and isinstance(enc.get("reference"), str):
+            fact.encounter_ref = enc["reference"]
+        effective = (
+            resource.get("effectiveDateTime")
+            or resource.get("effectiveInstant")
+            or (resource.get("effectivePeriod") or {}).get("start")
+        )
+        moment = instant(effective)
+        fact.moment = moment if isinstance(moment, datetime) else None
     elif rtype == "DiagnosticReport":
         # A report carries a result when it states one itself; otherwise its result
         # Observations are looked up after the walk (see _resolve_report_results).

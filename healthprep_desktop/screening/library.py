@@ -64,6 +64,7 @@ RESOURCE_TYPES = frozenset(
     }
 )
 GATE_KINDS = ("smoking_history", "bmi")
+READINGS = ("blood_pressure",)
 
 
 class LibraryError(ValueError):
@@ -146,6 +147,13 @@ class Modality:
     keywords: tuple[str, ...] = ()
     keyword_threshold: float = 0.8
     flag: Flag | None = None
+    # "blood_pressure": an event counts only on a day with both a systolic and a diastolic value
+    # (panel components or separate Observations), see rules_bp.
+    reading: str | None = None
+    # Results recorded during these encounters never count (CMS165: inpatient stays and
+    # emergency visits), by Encounter.class code or by an Encounter.type in these code sets.
+    exclude_encounter_classes: frozenset[str] = frozenset()
+    exclude_encounter_sets: tuple[str, ...] = ()
 
     def frequency_text(self) -> str:
         if self.season:
@@ -681,10 +689,24 @@ class _Parser:
                 "keywords",
                 "keyword_threshold",
                 "flag",
+                "reading",
+                "exclude_encounters",
                 "note",
             },
             path,
         )
+        reading = d.get("reading")
+        if reading is not None and reading not in READINGS:
+            raise self.fail(f"{path}.reading", f"expected one of {', '.join(READINGS)}")
+        exclude_classes: frozenset[str] = frozenset()
+        exclude_sets: tuple[str, ...] = ()
+        if d.get("exclude_encounters") is not None:
+            ed = self.obj(d["exclude_encounters"], f"{path}.exclude_encounters")
+            self.check_keys(ed, {"classes", "sets", "note"}, f"{path}.exclude_encounters")
+            exclude_classes = frozenset(
+                self.strings(ed.get("classes"), f"{path}.exclude_encounters.classes")
+            )
+            exclude_sets = self.sets(ed.get("sets"), f"{path}.exclude_encounters.sets")
         every_raw = d.get("every")
         once = every_raw == "once"
         season = every_raw == "season"
@@ -728,4 +750,7 @@ class _Parser:
             keywords=keywords,
             keyword_threshold=float(threshold),
             flag=flag,
+            reading=reading,
+            exclude_encounter_classes=exclude_classes,
+            exclude_encounter_sets=exclude_sets,
         )

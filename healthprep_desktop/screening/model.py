@@ -11,8 +11,19 @@ from typing import Any
 class Status(StrEnum):
     COMPLETE = "complete"
     DUE_SOON = "due_soon"  # complete now, next due within the due-soon window
-    DUE = "due"  # eligible and no qualifying evidence on record
+    DUE = "due"  # eligible and nothing current on record (or it falls due today)
     OVERDUE = "overdue"  # done before, but the next due date has passed
+    # Done in time, but the latest result of an outcome measure is out of range (CMS165 blood
+    # pressure at or above 140/90, CMS122 HbA1c above 9 %): an action item, never green.
+    NOT_AT_GOAL = "not_at_goal"
+    # A screening whose measure asks for a follow-up after an abnormal result (CMS2 depression,
+    # CMS22 blood pressure, CMS69 BMI, CMS138 tobacco use) was positive and none is on record.
+    FOLLOW_UP_NEEDED = "follow_up_needed"
+    # The measures' denominator exceptions, read from the chart (a documented refusal or medical
+    # reason) or entered by a user: not done, for a recorded reason.
+    DECLINED = "declined"
+    MEDICAL_REASON = "medical_reason"
+    POSTPONED = "postponed"  # a user postponed it until a date (see ScreeningResult.entry)
     NOT_APPLICABLE = "not_applicable"  # excluded or not eligible; see ScreeningResult.reason
     INSUFFICIENT_DATA = "insufficient_data"  # a fact the rule needs is missing (e.g. birth date)
 
@@ -26,6 +37,11 @@ _LABELS = {
     Status.DUE_SOON: "Due Soon",
     Status.DUE: "Due",
     Status.OVERDUE: "Overdue",
+    Status.NOT_AT_GOAL: "Not at goal",
+    Status.FOLLOW_UP_NEEDED: "Follow-up needed",
+    Status.DECLINED: "Declined",
+    Status.MEDICAL_REASON: "Medical reason",
+    Status.POSTPONED: "Postponed",
     Status.NOT_APPLICABLE: "Not applicable",
     Status.INSUFFICIENT_DATA: "Insufficient data",
 }
@@ -69,6 +85,9 @@ class ScreeningResult:
     # Warnings about the latest result, e.g. "HbA1c 9.6 % on 2021-03-01 is above 9 %" (CMS122).
     # Added after the first release of this contract; defaults keep old callers working.
     flags: tuple[str, ...] = field(default=())
+    # A user's entry behind the status ("declined; entered by jdoe on 2026-11-02"), shown on
+    # the sheet so nobody mistakes it for chart data.
+    entry: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -73,6 +73,12 @@ BADGE_COLOURS: dict[Status, tuple[colors.Color, colors.Color]] = {
     # (background, text): dark enough for white text except the amber one
     Status.OVERDUE: (colors.HexColor("#B71C1C"), colors.white),
     Status.DUE: (colors.HexColor("#E65100"), colors.white),
+    # Done in time but out of range: an action item, never the green of Complete.
+    Status.NOT_AT_GOAL: (colors.HexColor("#AD1457"), colors.white),
+    Status.FOLLOW_UP_NEEDED: (colors.HexColor("#6A1B9A"), colors.white),
+    Status.DECLINED: (colors.HexColor("#5D4037"), colors.white),
+    Status.MEDICAL_REASON: (colors.HexColor("#455A64"), colors.white),
+    Status.POSTPONED: (colors.HexColor("#00695C"), colors.white),
     Status.DUE_SOON: (colors.HexColor("#F9A825"), colors.black),
     Status.INSUFFICIENT_DATA: (colors.HexColor("#546E7A"), colors.white),
     Status.COMPLETE: (colors.HexColor("#2E7D32"), colors.white),

@@ -52,11 +52,35 @@ __all__ = [
 _ORDER = {
     Status.OVERDUE: 0,
     Status.DUE: 1,
-    Status.DUE_SOON: 2,
-    Status.INSUFFICIENT_DATA: 3,
-    Status.COMPLETE: 4,
-    Status.NOT_APPLICABLE: 5,
+    Status.FOLLOW_UP_NEEDED: 2,
+    Status.NOT_AT_GOAL: 3,
+    Status.DUE_SOON: 4,
+    Status.INSUFFICIENT_DATA: 5,
+    Status.DECLINED: 6,
+    Status.MEDICAL_REASON: 7,
+    Status.POSTPONED: 8,
+    Status.COMPLETE: 9,
+    Status.NOT_APPLICABLE: 10,
 }
+
+
+def _grouped_not_applicable(items: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """One line per exclusion that removes several screenings ("Palliative care on record:
+    routine screenings not applicable"), instead of the same reason repeated per row."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in items:
+        by_reason.setdefault(reason, []).append(name)
+    out: list[tuple[str, str]] = []
+    for reason, names in by_reason.items():
+        if len(names) > 1 and reason.startswith("excluded: "):
+            label, _, where = reason.removeprefix("excluded: ").partition(" (")
+            on_record = f"{label[:1].upper()}{label[1:]} on record" + (
+                f" ({where}" if where else ""
+            )
+            out.append((on_record, "routine screenings not applicable: " + ", ".join(names)))
+        else:
+            out.extend((name, reason) for name in names)
+    return tuple(out)
 
 
 def _evidence_text(result: ScreeningResult) -> str:
@@ -72,6 +96,8 @@ def _evidence_text(result: ScreeningResult) -> str:
         text += f" [document: \u201c{e.keyword}\u201d{conf}]"
     if result.dismissed:
         text += f" ({len(result.dismissed)} match(es) dismissed)"
+    if result.entry and result.entry not in text:
+        text += f" [{result.entry}]"
     return text
 
 
@@ -119,6 +145,12 @@ def previsit_items(results: Iterable[ScreeningResult]) -> tuple[str, ...]:
             items.append(_action(result) + since)
         elif result.status is Status.DUE:
             items.append(_action(result))
+        elif result.status is Status.NOT_AT_GOAL:
+            items.append(f"{result.name} not at goal: review at this visit")
+        elif result.status is Status.FOLLOW_UP_NEEDED:
+            items.append(f"{result.name}: positive screen, document a follow-up plan")
+        elif result.status is Status.DECLINED:
+            items.append(f"{result.name} declined before: offer again if appropriate")
         elif result.status is Status.DUE_SOON:
             by = f" by {result.next_due.isoformat()}" if result.next_due else " soon"
             items.append(f"{result.name} due{by}: consider addressing at this visit")
@@ -176,8 +208,8 @@ def build_content(ctx: SheetContext) -> SheetContent:
         for r in ordered
         if r.status is not Status.NOT_APPLICABLE
     )
-    not_applicable = tuple(
-        (r.name, r.reason or r.explanation) for r in ordered if r.status is Status.NOT_APPLICABLE
+    not_applicable = _grouped_not_applicable(
+        [(r.name, r.reason or r.explanation) for r in ordered if r.status is Status.NOT_APPLICABLE]
     )
     texts = {d.reference: d for d in ctx.record.documents}
     generated = ctx.generated_at or datetime.now().astimezone()

@@ -80,12 +80,16 @@ class ScheduledPatient:
     provider: str
 
 
+# Statuses counted in a row's "due" figure: each asks for something at the visit.
+ACTION_STATUSES = (Status.DUE, Status.OVERDUE, Status.NOT_AT_GOAL, Status.FOLLOW_UP_NEEDED)
+
+
 def summary_counts(results: Any) -> tuple[int, int] | None:
-    """(Due incl. Overdue, Due Soon) from a sheet's stored results: the batch's envelope (its
-    ``summary`` status counts, else its ``results``) or a bare list of results."""
+    """(Due incl. Overdue and Not at goal, Due Soon) from a sheet's stored results: the batch's
+    envelope (its ``summary`` status counts, else its ``results``) or a bare list of results."""
     if isinstance(results, dict) and isinstance(results.get("summary"), dict):
         counts = results["summary"]
-        due = int(counts.get(Status.DUE.value, 0)) + int(counts.get(Status.OVERDUE.value, 0))
+        due = sum(int(counts.get(s.value, 0)) for s in ACTION_STATUSES)
         return due, int(counts.get(Status.DUE_SOON.value, 0))
     items = results.get("results") if isinstance(results, dict) else results
     if not isinstance(items, list):
@@ -93,7 +97,7 @@ def summary_counts(results: Any) -> tuple[int, int] | None:
     due = soon = 0
     for item in items:
         status = item.get("status") if isinstance(item, dict) else None
-        if status in (Status.DUE.value, Status.OVERDUE.value):
+        if status in {s.value for s in ACTION_STATUSES}:
             due += 1
         elif status == Status.DUE_SOON.value:
             soon += 1

@@ -17,7 +17,14 @@ from PySide6.QtCore import (
 
 from healthprep_desktop.screening.model import Status
 from healthprep_desktop.ui import theme
-from healthprep_desktop.ui.day_rows import FAILED, NOT_PREPARED, READY, DayRow, state_text
+from healthprep_desktop.ui.day_rows import (
+    ACTION_STATUSES,
+    FAILED,
+    NOT_PREPARED,
+    READY,
+    DayRow,
+    state_text,
+)
 from healthprep_desktop.workers.events import PatientEvent, PatientState
 
 COLUMNS = ("Time", "Patient", "Provider", "Screenings", "Sheet", "Reason")
@@ -89,7 +96,7 @@ class ScheduleModel(QAbstractTableModel):
         changes: dict[str, Any] = {"sheet": state_text(event.state.value)}
         changes["reason"] = event.reason if event.state is PatientState.FAILED else None
         if event.summary is not None:
-            changes["due"] = int(event.summary.get("due", 0)) + int(event.summary.get("overdue", 0))
+            changes["due"] = sum(int(event.summary.get(s.value, 0)) for s in ACTION_STATUSES)
             changes["due_soon"] = int(event.summary.get("due_soon", 0))
         # Only the columns that change: a change in the sort column makes the proxy re-sort
         # the whole day, hundreds of times a minute during a batch.
@@ -133,7 +140,9 @@ class ScheduleModel(QAbstractTableModel):
             if row.reason and column in (SHEET, REASON):
                 return f"Failed: {row.reason}"
             if column == SUMMARY and row.due is not None:
-                return "Screenings Due or Overdue, and Due Soon, on this patient's sheet"
+                return (
+                    "Screenings Due, Overdue or Not at goal, and Due Soon, on this patient's sheet"
+                )
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == SHEET and row.sheet == FAILED:

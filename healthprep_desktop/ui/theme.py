@@ -65,6 +65,11 @@ def _apply_palette(app: QApplication) -> None:
 _LIGHT = {
     Status.DUE: "#b3261e",
     Status.OVERDUE: "#8c1d18",
+    Status.NOT_AT_GOAL: "#a40e4c",
+    Status.FOLLOW_UP_NEEDED: "#6a1b9a",
+    Status.DECLINED: "#5d4037",
+    Status.MEDICAL_REASON: "#455a64",
+    Status.POSTPONED: "#00695c",
     Status.DUE_SOON: "#9a6700",
     Status.COMPLETE: "#1a7f37",
     Status.NOT_APPLICABLE: "#6e7781",
@@ -73,6 +78,11 @@ _LIGHT = {
 _DARK = {
     Status.DUE: "#ff8a80",
     Status.OVERDUE: "#ff6e6e",
+    Status.NOT_AT_GOAL: "#ff8fb8",
+    Status.FOLLOW_UP_NEEDED: "#ce93d8",
+    Status.DECLINED: "#bcaaa4",
+    Status.MEDICAL_REASON: "#b0bec5",
+    Status.POSTPONED: "#80cbc4",
     Status.DUE_SOON: "#f2cc60",
     Status.COMPLETE: "#7ee787",
     Status.NOT_APPLICABLE: "#a0a8b0",

@@ -76,7 +76,12 @@ from healthprep_desktop.workers.events import (
     ProgressTracker,
 )
 from healthprep_desktop.workers.job import JobSpec
-from healthprep_desktop.workers.job_steps import commit_patient, dismissed_pairs, job_options
+from healthprep_desktop.workers.job_steps import (
+    commit_patient,
+    dismissed_pairs,
+    job_options,
+    user_entries,
+)
 
 log = logging.getLogger(__name__)
 
@@ -547,6 +552,10 @@ class BatchJob:
         }
         dismissed = await db.call(dismissed_pairs, scope, patient_id)
         hashes["dismissed"] = stable_hash(sorted(dismissed))
+        # A user's entry changes the sheet without any change on the server.
+        entries = await db.call(user_entries, scope, patient_id)
+        if entries:
+            hashes["entries"] = stable_hash(sorted(repr(e) for e in entries))
         stored_doc = {
             "patient": record.patient,
             "resources": record.resources,
@@ -597,6 +606,7 @@ class BatchJob:
             library_hash=ctx.library_hash,
             due_soon_days=ctx.options.get("due_soon_days"),
             dismissed=tuple(sorted(dismissed)),
+            entries=tuple(entries),
             appointment=await self._appointment(ctx, patient_id),
             clinic_name=self._clinic_name,
             cutoffs=ctx.cutoffs,

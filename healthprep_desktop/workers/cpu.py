@@ -25,6 +25,7 @@ from healthprep_desktop.screening.model import ScreeningResult
 from healthprep_desktop.screening.record import PatientRecord
 from healthprep_desktop.screening.sheet import render_sheet, render_sheet_text
 from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs, SheetContext
+from healthprep_desktop.screening.visit_status import UserEntry, refine
 
 WORKER_NICENESS = 10
 T = TypeVar("T")
@@ -40,6 +41,7 @@ class PrepareTask:
     library_hash: str = "default"
     due_soon_days: int | None = None
     dismissed: tuple[tuple[str, str], ...] = ()
+    entries: tuple[UserEntry, ...] = ()  # done elsewhere / declined / postponed, by users
     appointment: Appointment | None = None
     clinic_name: str = ""
     cutoffs: SectionCutoffs = field(default_factory=SectionCutoffs)
@@ -86,13 +88,22 @@ def prepare_patient(task: PrepareTask) -> PrepareOutput:
     from healthprep_desktop.screening.engine import evaluate
 
     started = time.perf_counter()
+    library = _library(task)
     results = evaluate(
         task.record,
         task.as_of,
-        _library(task),
+        library,
         due_soon_days=task.due_soon_days,
         dismissed=task.dismissed,
         tz=task.tz,
+    )
+    results = refine(
+        results,
+        task.record,
+        task.as_of,
+        library,
+        entries=task.entries,
+        due_soon_days=task.due_soon_days,
     )
     ctx = SheetContext(
         record=task.record,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from healthprep_desktop.screening.visit_status import UserEntry
 from healthprep_desktop.settings import (
     CONCURRENCY,
     CONSULTS_MONTHS,
@@ -70,6 +71,22 @@ def commit_patient(
 
 def scope_for(item: Any, scope: TenantScope) -> TenantScope | None:
     return scope if item.scope is Scope.TENANT else None
+
+
+def user_entries(scope: TenantScope, patient_id: str) -> list[UserEntry]:
+    """The patient's screening entries, for the engine (which knows nothing of the store)."""
+    return [
+        UserEntry(
+            screening_id=e.screening_id,
+            kind=e.kind.value,
+            entered_by=e.entered_by,
+            entered_at=e.entered_at,
+            on_date=e.on_date,
+            until_date=e.until_date,
+            note=e.note,
+        )
+        for e in scope.entries.all(patient_id=patient_id)
+    ]
 
 
 def dismissed_pairs(scope: TenantScope, patient_id: str) -> list[tuple[str, str]]:

@@ -25,7 +25,8 @@ MAN_60 = "1961-01-15"
     ("done", "status", "next_due"),
     [
         ("2011-06-29", Status.OVERDUE, date(2021, 6, 29)),  # 10 years and one day
-        ("2011-06-30", Status.DUE_SOON, date(2021, 6, 30)),  # exactly 10 years: still current
+        ("2011-06-30", Status.DUE, date(2021, 6, 30)),  # exactly 10 years: outside, due today
+        ("2011-07-01", Status.DUE_SOON, date(2021, 7, 1)),  # 10 years less a day: current
         ("2011-07-30", Status.DUE_SOON, date(2021, 7, 30)),  # due in 30 days: inside the window
         ("2011-07-31", Status.COMPLETE, date(2021, 7, 31)),  # due in 31 days
     ],
@@ -120,18 +121,18 @@ def test_immunization_not_done_does_not_count() -> None:
 
 def test_period_end_is_the_date_that_counts() -> None:
     pat = patient(MAN_60, "male")
-    spans_midnight = procedure(CPT, "45378", {"start": "2011-06-29", "end": "2011-06-30"})
+    spans_midnight = procedure(CPT, "45378", {"start": "2011-06-30", "end": "2011-07-01"})
     result = run(pat, spans_midnight)["colorectal_cancer"]
-    assert result.last_done == date(2011, 6, 30)
-    assert result.status is Status.DUE_SOON  # not overdue: the period ended 10 years ago today
-    start_only = procedure(CPT, "45378", {"start": "2011-06-29"})
-    assert run(pat, start_only)["colorectal_cancer"].status is Status.OVERDUE
+    assert result.last_done == date(2011, 7, 1)
+    assert result.status is Status.DUE_SOON  # current: the period ended 10 years less a day ago
+    start_only = procedure(CPT, "45378", {"start": "2011-06-30"})
+    assert run(pat, start_only)["colorectal_cancer"].status is Status.DUE  # due today
 
 
 def test_effective_period_on_an_observation() -> None:
-    mammo = observation(LOINC, "24606-6", {"start": "2019-06-28", "end": "2019-06-30"})
+    mammo = observation(LOINC, "24606-6", {"start": "2019-06-28", "end": "2019-07-01"})
     result = run(patient("1965-01-01", "female"), mammo)["breast_cancer"]
-    assert result.last_done == date(2019, 6, 30)
+    assert result.last_done == date(2019, 7, 1)
     assert result.status is Status.DUE_SOON
 
 
@@ -142,13 +143,13 @@ def test_timezone_near_midnight() -> None:
     late = observation(LOINC, "29771-3", "2020-06-30T23:30:00-05:00", value_code=value)
     as_written = run(pat, late, due_soon_days=0)["colorectal_cancer"]
     assert as_written.last_done == date(2020, 6, 30)
-    assert as_written.status is Status.DUE_SOON  # next due today
+    assert as_written.status is Status.DUE  # next due today: outside the window ending today
     in_utc = run(pat, late, due_soon_days=0, tz="UTC")["colorectal_cancer"]
     assert in_utc.last_done == date(2020, 7, 1)
     assert in_utc.status is Status.COMPLETE
     # 01:00 in Berlin on 2020-06-30 was still 2020-06-29 in New York: overdue there.
     early = observation(LOINC, "29771-3", "2020-06-30T01:00:00+02:00", value_code=value)
-    assert run(pat, early)["colorectal_cancer"].status is Status.DUE_SOON
+    assert run(pat, early)["colorectal_cancer"].status is Status.DUE  # due today
     ny = run(pat, early, tz="America/New_York")["colorectal_cancer"]
     assert ny.last_done == date(2020, 6, 29)
     assert ny.status is Status.OVERDUE

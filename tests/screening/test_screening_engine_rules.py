@@ -56,8 +56,8 @@ def test_lung_screening_without_smoking_history() -> None:
 
 def test_former_smoker_quit_within_fifteen_years() -> None:
     assert lung(smoking(FORMER), pack_years(25), quit_on("2010-01-01")).status is Status.DUE
-    assert lung(smoking(FORMER), pack_years(25), quit_on("2006-06-30")).status is Status.DUE
-    gone = lung(smoking(FORMER), pack_years(25), quit_on("2006-06-29"))
+    assert lung(smoking(FORMER), pack_years(25), quit_on("2006-07-01")).status is Status.DUE
+    gone = lung(smoking(FORMER), pack_years(25), quit_on("2006-06-30"))  # exactly 15 years
     assert gone.status is Status.NOT_APPLICABLE
     assert "more than 15 years" in (gone.reason or "")
     unknown = lung(smoking(FORMER), pack_years(25))
@@ -175,6 +175,9 @@ def test_pneumococcal_series() -> None:
 
 
 def test_td_every_ten_years() -> None:
-    result = run(patient("1980-01-01"), immunization("115", "2011-06-30"))["td_tdap_vaccine"]
+    result = run(patient("1980-01-01"), immunization("115", "2011-07-01"))["td_tdap_vaccine"]
     assert result.status is Status.DUE_SOON
-    assert result.explanation.startswith("Td/Tdap 2011-06-30 (CVX 115); next due 2021-06-30")
+    assert result.explanation.startswith("Td/Tdap 2011-07-01 (CVX 115); next due 2021-07-01")
+    today = run(patient("1980-01-01"), immunization("115", "2011-06-30"))["td_tdap_vaccine"]
+    assert today.status is Status.DUE
+    assert today.explanation == "Td/Tdap 2011-06-30 (CVX 115); due today (2021-06-30)"

@@ -150,8 +150,11 @@ def test_bp_flag_takes_the_lowest_systolic_and_diastolic_of_the_day_separately()
     assert two["blood_pressure"].flags == ()  # lowest 130/80: controlled (CMS165)
     high = run(pat, condition(*HTN), bp("2021-05-01", 150, 92), bp("2021-05-01", 145, 95))
     assert high["blood_pressure"].flags == (
-        "Blood pressure 145/92 on 2021-05-01: at or above 140/90 (not controlled, CMS165)",
+        "Blood pressure 145/92 on 2021-05-01: systolic 145 ≥ 140 and diastolic 92 ≥ 90 "
+        "(CMS165 goal: below 140/90)",
     )
+    assert high["blood_pressure"].status is Status.NOT_AT_GOAL
+    assert two["blood_pressure"].status is Status.COMPLETE
     at_limit = run(pat, condition(*HTN), bp("2021-05-01", 139, 90))
     assert at_limit["blood_pressure"].flags  # 90 diastolic is not below 90
 

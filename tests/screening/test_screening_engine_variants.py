@@ -102,8 +102,8 @@ def test_resolved_diabetes_long_ago_does_not_trigger() -> None:
 def test_hba1c_above_nine_is_flagged_lowest_of_the_latest_day() -> None:
     dx = condition(ICD10CM, "E11.9")
     high = run(patient(ADULT), dx, a1c("2021-03-01", 9.6))["diabetes_hba1c"]
-    assert high.status is Status.COMPLETE
-    assert high.flags == ("HbA1c 9.6 on 2021-03-01: above 9% (poor control, CMS122)",)
+    assert high.status is Status.NOT_AT_GOAL
+    assert high.flags == ("HbA1c 9.6 % on 2021-03-01: 9.6 > 9 % (CMS122 goal: 9 % or below)",)
     exactly_nine = run(patient(ADULT), dx, a1c("2021-03-01", 9.0))["diabetes_hba1c"]
     assert exactly_nine.flags == ()
     # Two results on the latest day: the lowest counts (CMS122); an older high one does not.
@@ -134,7 +134,7 @@ def test_hypertensive_over_85_is_not_eligible_for_either_bp_variant() -> None:
     assert aged_out.status is Status.NOT_APPLICABLE
     assert aged_out.reason == "not eligible: age 86 (eligible 18-85)"
     still_85 = run(patient("1935-07-01"), htn, bp)["blood_pressure"]  # 86 tomorrow
-    assert still_85.status is Status.COMPLETE
+    assert still_85.status is Status.NOT_AT_GOAL  # eligible; 150/80 is not at goal
     # Without hypertension the same 86-year-old gets yearly BP screening (CMS22: 18+).
     assert run(patient("1935-06-30"), bp)["blood_pressure"].status is Status.COMPLETE
 
@@ -177,9 +177,9 @@ def test_hypertension_selects_bp_control_and_flags_uncontrolled() -> None:
     htn = condition(ICD10CM, "I10")
     control = run(patient(ADULT), htn, bp)["blood_pressure"]
     assert control.variant_id == "blood_pressure_control"
-    assert control.status is Status.COMPLETE
+    assert control.status is Status.NOT_AT_GOAL
     assert control.flags == (
-        "Blood pressure 152/84 on 2021-05-01: at or above 140/90 (not controlled, CMS165)",
+        "Blood pressure 152/84 on 2021-05-01: systolic 152 ≥ 140 (CMS165 goal: below 140/90)",
     )
     ok = observation(LOINC, "85354-9", "2021-05-01", components={"8480-6": 128, "8462-4": 78})
     assert run(patient(ADULT), htn, ok)["blood_pressure"].flags == ()

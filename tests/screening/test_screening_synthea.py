@@ -96,8 +96,10 @@ def test_man_with_colonoscopies_and_uncontrolled_hypertension(
     assert col.explanation == "Colonoscopy 2018-12-12 (SNOMED 73761001); next due 2028-12-12"
     bp = r["blood_pressure"]
     assert bp.variant_id == "blood_pressure_control"
-    assert bp.status is Status.COMPLETE  # measured within the year (2020-09-09)
+    # Measured within the year (2020-09-09) but 166.3/103.9: not at goal (CMS165), not Complete.
+    assert bp.status is Status.NOT_AT_GOAL
     assert bp.flags and "166.3/103.9" in bp.flags[0]
+    assert "systolic 166.3 ≥ 140 and diastolic 103.9 ≥ 90" in bp.explanation
     assert r["lung_cancer"].status is Status.INSUFFICIENT_DATA  # former smoker, pack-years unknown
     assert r["abdominal_aortic_aneurysm"].status is Status.DUE  # man 65-75 who ever smoked
     assert r["breast_cancer"].status is Status.NOT_APPLICABLE

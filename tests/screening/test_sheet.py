@@ -11,6 +11,7 @@ import pytest
 from healthprep_desktop.screening.model import Evidence, EvidenceKind, ScreeningResult, Status
 from healthprep_desktop.screening.record import DocumentText, PatientRecord, TextMethod
 from healthprep_desktop.screening.sheet import (
+    BADGE_COLOURS,
     CONFIDENTIAL,
     Appointment,
     SectionCutoffs,
@@ -19,6 +20,7 @@ from healthprep_desktop.screening.sheet import (
     render_sheet,
     render_sheet_text,
 )
+from healthprep_desktop.screening.sheet_data import previsit_items
 
 AS_OF = date(2021, 6, 30)
 LAB = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
@@ -136,6 +138,15 @@ def results() -> list[ScreeningResult]:
         ),
         ScreeningResult("flu", "Influenza vaccine", Status.DUE, "No flu vaccine this season"),
         ScreeningResult(
+            "bp",
+            "Blood pressure control",
+            Status.NOT_AT_GOAL,
+            "Blood pressure 113/91 on 2021-05-01: diastolic 91 ≥ 90 (CMS165 goal: below 140/90)",
+            last_done=date(2021, 5, 1),
+            next_due=date(2022, 5, 1),
+            frequency="every 1 year",
+        ),
+        ScreeningResult(
             "a1c",
             "HbA1c for diabetes",
             Status.DUE_SOON,
@@ -157,6 +168,33 @@ def results() -> list[ScreeningResult]:
             Status.INSUFFICIENT_DATA,
             "Needs a recorded sex",
             reason="sex at birth",
+        ),
+        ScreeningResult(
+            "depression",
+            "Depression screening",
+            Status.FOLLOW_UP_NEEDED,
+            "Depression screen positive on 2021-06-01: no follow-up plan on record (CMS2)",
+            last_done=date(2021, 6, 1),
+        ),
+        ScreeningResult(
+            "cervical",
+            "Cervical cancer screening",
+            Status.DECLINED,
+            "Declined on 2021-03-04: prefers to wait",
+            entry="declined: entered by jdoe on 2021-03-04",
+        ),
+        ScreeningResult(
+            "hiv",
+            "HIV screening",
+            Status.MEDICAL_REASON,
+            "Not done for a medical reason on 2021-02-01 (Medical contraindication)",
+        ),
+        ScreeningResult(
+            "zoster",
+            "Zoster vaccine",
+            Status.POSTPONED,
+            "Postponed until 2021-09-01",
+            entry="postponed: entered by jdoe on 2021-05-05",
         ),
     ]
 
@@ -232,18 +270,26 @@ def test_quality_checklist(golden: tuple[bytes, list[str]]) -> None:
     text = " ".join(pages)
     for status in Status:
         assert status.label in text, status
-    # Actionable first: overdue, due, due soon, insufficient data, complete; then not applicable
+    # Actionable first: overdue, due, not at goal, due soon, insufficient data, complete; then
+    # not applicable
     order = [
         "Breast cancer screening Overdue 2018-05-01 2020-05-01 every 2 years",
         "Influenza vaccine Due",
+        "Depression screening Follow-up needed 2021-06-01",
+        "Blood pressure control Not at goal 2021-05-01 2022-05-01 every 1 year",
         "HbA1c for diabetes Due Soon 2021-01-02 2021-07-02",
         "Osteoporosis screening Insufficient data",
+        "Cervical cancer screening Declined",
+        "HIV screening Medical reason",
+        "Zoster vaccine Postponed",
         "Colorectal cancer screening Complete 2019-04-02 2029-04-02 every 10 years",
         "Not applicable: Abdominal aortic aneurysm (not eligible: sex)",
     ]
     positions = [text.index(item) for item in order]
     assert positions == sorted(positions)
     assert "[document: “colonoscopy”, 81%]" in text
+    # A user's entry is named as such, with who made it and when.
+    assert "[declined: entered by jdoe on 2021-03-04]" in text
 
 
 def test_status_badges_are_coloured(golden: tuple[bytes, list[str]]) -> None:
@@ -254,6 +300,21 @@ def test_status_badges_are_coloured(golden: tuple[bytes, list[str]]) -> None:
         }
     red, green = (0.72, 0.11, 0.11), (0.18, 0.49, 0.2)  # Overdue #B71C1C, Complete #2E7D32
     assert red in fills and green in fills
+    not_at_goal = tuple(round(c, 2) for c in BADGE_COLOURS[Status.NOT_AT_GOAL][0].rgb())
+    assert not_at_goal in fills and not_at_goal != green
+
+
+def test_not_at_goal_is_never_green_and_sorts_with_the_action_items() -> None:
+    complete = BADGE_COLOURS[Status.COMPLETE][0]
+    badge = BADGE_COLOURS[Status.NOT_AT_GOAL][0]
+    r, g, b = badge.rgb()
+    assert badge != complete and not (g > r and g > b)  # not a green of any shade
+    assert set(BADGE_COLOURS) == set(Status)
+    items = previsit_items(results())
+    assert "Blood pressure control not at goal: review at this visit" in items
+    assert items.index("Blood pressure control not at goal: review at this visit") < items.index(
+        "HbA1c for diabetes due by 2021-07-02: consider addressing at this visit"
+    )
 
 
 def test_sections_in_order_with_their_cutoffs(golden: tuple[bytes, list[str]]) -> None:
@@ -297,6 +358,7 @@ def test_previsit_checklist_and_warnings(golden: tuple[bytes, list[str]]) -> Non
     for item in [
         "Order breast cancer screening or obtain outside report (due since 2020-05-01)",
         "Offer influenza vaccine",
+        "Blood pressure control not at goal: review at this visit",
         "HbA1c for diabetes due by 2021-07-02",
         "Confirm sex at birth (Osteoporosis screening)",
     ]:
@@ -379,3 +441,25 @@ def test_plain_text_rendering() -> None:
     assert "Data fetched 2021-06-29 17:05 UTC from Epic Sandbox" in text
     assert all(len(line) <= 100 for line in text.splitlines())
     assert "Prepared by" not in text  # a written note has its author; no signature lines
+
+
+def test_one_line_for_an_exclusion_that_removes_several_screenings() -> None:
+    from healthprep_desktop.screening.sheet_data import build_content
+
+    reason = "excluded: palliative care (Condition, 2021-02-01)"
+    na = [
+        ScreeningResult(sid, name, Status.NOT_APPLICABLE, "n/a", reason=reason)
+        for sid, name in (("b", "Breast cancer screening"), ("c", "Colorectal cancer screening"))
+    ]
+    other = ScreeningResult(
+        "aaa", "AAA screening", Status.NOT_APPLICABLE, "n/a", reason="male only"
+    )
+    content = build_content(context(results=[*na, other]))
+    assert content.not_applicable == (
+        (
+            "Palliative care on record (Condition, 2021-02-01)",
+            "routine screenings not applicable: Breast cancer screening, "
+            "Colorectal cancer screening",
+        ),
+        ("AAA screening", "male only"),
+    )

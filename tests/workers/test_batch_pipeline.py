@@ -286,3 +286,33 @@ async def test_how_many_run_at_once_does_not_defeat_the_rerun_skip(
     assert (await first.run()).done == 4
     again = await _job(setup, connection, cpu_pool, _spec(setup, patient_ids=pids)).run()
     assert (again.done, again.skipped) == (0, 4)
+
+
+async def test_a_users_entry_changes_the_next_sheet_without_a_server_change(
+    setup: Setup, connection: FhirConnection, cpu_pool: CpuPool
+) -> None:
+    from healthprep_desktop.store import EntryKind
+
+    pids = tuple(setup.demo.clinic.patient_ids()[:4])
+    first = await _job(setup, connection, cpu_pool, _spec(setup, patient_ids=pids)).run()
+    statuses = _statuses(setup, first)
+    # A patient with a screening that asks for action at the visit.
+    pid, sid = next(
+        (p, s)
+        for p, by_id in statuses.items()
+        for s, st in by_id.items()
+        if st in ("due", "overdue")
+    )
+    setup.scope.entries.put(pid, sid, EntryKind.DECLINED, entered_by="jdoe")
+    second = await _job(setup, connection, cpu_pool, _spec(setup, patient_ids=pids)).run()
+    assert (second.done, second.skipped) == (1, 3)  # only the patient with the entry
+    info = setup.scope.sheets.info(second.sheet_ids[pid])
+    assert info is not None
+    (row,) = [r for r in info.results["results"] if r["screening_id"] == sid]
+    assert row["status"] == "declined"
+    assert row["entry"].startswith("declined: entered by jdoe on ")
+    # Removing the entry brings the screening back as it was.
+    (entry,) = setup.scope.entries.all(patient_id=pid)
+    setup.scope.entries.remove(entry.id)
+    third = await _job(setup, connection, cpu_pool, _spec(setup, patient_ids=pids)).run()
+    assert _statuses(setup, third)[pid][sid] == statuses[pid][sid]

@@ -20,10 +20,24 @@ from healthprep_desktop.screening.measures.qicore import Edition
 
 @dataclass(frozen=True, slots=True)
 class MeasurementPeriod:
-    """Interval[YYYY-01-01T00:00:00.000, YYYY-12-31T23:59:59.999] (UTC)."""
+    """Interval[first day 00:00:00.000, last day 23:59:59.999] (UTC); a calendar year in
+    measure mode, a rolling year ending on the visit day for the prep sheet."""
 
     first_day: date
     last_day: date
+    # Worked out once: every definition of every measure reads them.
+    start: Point = field(init=False, compare=False, repr=False)
+    end: Point = field(init=False, compare=False, repr=False)
+    span: Span = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        start = Point.exact(
+            datetime(self.first_day.year, self.first_day.month, self.first_day.day, tzinfo=UTC)
+        )
+        end = Point.exact(Point.of_day(self.last_day).hi)
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+        object.__setattr__(self, "span", Span(start, end))
 
     @classmethod
     def calendar_year(cls, year: int) -> MeasurementPeriod:
@@ -32,20 +46,6 @@ class MeasurementPeriod:
     @property
     def year(self) -> int:
         return self.first_day.year
-
-    @property
-    def start(self) -> Point:
-        return Point.exact(
-            datetime(self.first_day.year, self.first_day.month, self.first_day.day, tzinfo=UTC)
-        )
-
-    @property
-    def end(self) -> Point:
-        return Point.exact(Point.of_day(self.last_day).hi)
-
-    @property
-    def span(self) -> Span:
-        return Span(self.start, self.end)
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from healthprep_desktop.screening.measures.cqltime import parse_date
@@ -88,16 +89,28 @@ def codings(concept: Any) -> Iterator[tuple[str, str]]:
                 yield system, normalize_code(system, str(coding["code"]))
 
 
+@lru_cache(maxsize=4096)
+def value_set_keys(oids: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """The (system, code) keys of one value set or the union of several, computed once: a
+    ValueSet hashes all of its codes, far too slow to look up per retrieve."""
+    return frozenset().union(*(load_valueset(oid).keys for oid in oids))
+
+
 def concept_in(concept: Any, oid: str) -> bool:
     """`concept in "value set"`."""
-    keys = load_valueset(oid).keys
+    keys = value_set_keys((oid,))
     return any(key in keys for key in codings(concept))
+
+
+@lru_cache(maxsize=4096)
+def _key(system: str, code: str) -> tuple[str, str]:
+    norm = normalize_system(system)
+    return norm, normalize_code(norm, code)
 
 
 def concept_is(concept: Any, system: str, code: str) -> bool:
     """`concept ~ "direct reference code"`."""
-    norm = normalize_system(system)
-    wanted = (norm, normalize_code(norm, code))
+    wanted = _key(system, code)
     return any(key == wanted for key in codings(concept))
 
 
@@ -161,6 +174,9 @@ class Chart:
         self.patient = patient
         self._by_type: dict[str, list[JSON]] = defaultdict(list)
         self._by_id: dict[tuple[str, str], JSON] = {}
+        self._keys: dict[int, frozenset[tuple[str, str]]] = {}  # id(resource) -> code keys
+        self._usable: dict[str, list[JSON]] = {}  # type -> without unknown modifiers
+        self._orders: dict[str, list[JSON]] = {}  # type -> usable, and not do-not-perform
         for resource in resources:
             if not isinstance(resource, dict):  # a stray non-object in a hostile bundle
                 continue
@@ -203,7 +219,20 @@ class Chart:
 
     def all_of(self, resource_type: str) -> list[JSON]:
         """Every usable resource of a type (no code filter): unknown modifiers dropped."""
-        return [r for r in self._by_type.get(resource_type, ()) if not _has_unknown_modifier(r)]
+        found = self._usable.get(resource_type)
+        if found is None:
+            found = [
+                r for r in self._by_type.get(resource_type, ()) if not _has_unknown_modifier(r)
+            ]
+            self._usable[resource_type] = found
+        return list(found)
+
+    def _positive(self, resource_type: str) -> list[JSON]:
+        found = self._orders.get(resource_type)
+        if found is None:
+            found = [r for r in self.all_of(resource_type) if not do_not_perform(r)]
+            self._orders[resource_type] = found
+        return found
 
     def resolve(self, reference: Any, resource_type: str | None = None) -> JSON | None:
         """The chart resource a Reference points at (by type and id)."""
@@ -246,37 +275,31 @@ class Chart:
             return [self.medication_concept(resource)]
         return [resource.get(path) for path in CODE_PATHS.get(rtype, ("code",))]
 
+    def code_keys(self, resource: JSON) -> frozenset[tuple[str, str]]:
+        """The normalised codings of a resource's primary code, worked out once per chart."""
+        found = self._keys.get(id(resource))
+        if found is None:
+            found = frozenset(
+                key for concept in self.primary_code(resource) for key in codings(concept)
+            )
+            self._keys[id(resource)] = found
+        return found
+
     def _code_in(self, resource: JSON, keys: frozenset[tuple[str, str]]) -> bool:
-        for concept in self.primary_code(resource):
-            if any(key in keys for key in codings(concept)):
-                return True
-        return False
+        return not self.code_keys(resource).isdisjoint(keys)
 
     def retrieve(self, resource_type: str, *oids: str) -> list[JSON]:
         """`[Type: "value set"]` (several OIDs: their union); do-not-perform requests skipped."""
-        keys: frozenset[tuple[str, str]] = frozenset().union(
-            *(load_valueset(oid).keys for oid in oids)
-        )
-        return [
-            r
-            for r in self.all_of(resource_type)
-            if not do_not_perform(r) and self._code_in(r, keys)
-        ]
+        keys = value_set_keys(oids)
+        return [r for r in self._positive(resource_type) if self._code_in(r, keys)]
 
     def retrieve_code(self, resource_type: str, system: str, code: str) -> list[JSON]:
         """`[Type: "direct reference code"]`."""
-        return [
-            r
-            for r in self.all_of(resource_type)
-            if not do_not_perform(r)
-            and any(concept_is(c, system, code) for c in self.primary_code(r))
-        ]
+        wanted = _key(system, code)
+        return [r for r in self._positive(resource_type) if wanted in self.code_keys(r)]
 
     def _negated(self, resource: JSON, oids: tuple[str, ...]) -> bool:
-        keys: frozenset[tuple[str, str]] = frozenset().union(
-            *(load_valueset(oid).keys for oid in oids)
-        )
-        if self._code_in(resource, keys):
+        if self._code_in(resource, value_set_keys(oids)):
             return True
         named = set().union(*(_not_done_value_sets(c) for c in self.primary_code(resource)))
         return any(oid in named for oid in oids)
@@ -320,4 +343,5 @@ __all__ = [
     "reference_id",
     "reference_of",
     "text_is",
+    "value_set_keys",
 ]

@@ -203,7 +203,11 @@ def risk_factor_prior_to_period(ctx: MeasureContext) -> list[str]:
 def glucocorticoid_days(ctx: MeasureContext) -> int | None:
     """ "Glucocorticoid Active Medication Days": active oral glucocorticoid requests whose
     medicationRequestPeriod() starts before end of the period, each intersected with
-    [birthDate, last day of the period], collapsed per day, summed (days + 1 each)."""
+    [birthDate, last day of the period], collapsed per day, summed (days + 1 each).
+
+    medicationRequestPeriod() is an Interval<Date>; `starts before end of "Measurement
+    Period"` converts its start to a DateTime at midnight (ToDateTime(Date): time components
+    zero), so a period starting on the last day of the period does start before its end."""
     birth = ctx.chart.birth_date
     if birth is None:
         return None
@@ -213,7 +217,7 @@ def glucocorticoid_days(ctx: MeasureContext) -> int | None:
     for req in q.medication_active(requests, ctx.edition):
         span = q.medication_request_period(req)
         low, high = start_of(span), end_of(span)
-        if low is None or high is None or before(low, ctx.period.end) is not True:
+        if low is None or high is None or low.day_lo > ctx.period.last_day:
             continue
         lo, hi = max(low.day_lo, birth), min(high.day_lo, last)
         if lo <= hi:

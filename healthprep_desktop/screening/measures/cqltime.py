@@ -22,7 +22,8 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 Tri = bool | None
@@ -78,6 +79,12 @@ def parse_point(value: Any) -> Point | None:
     """A FHIR date, dateTime or instant string as a Point; None when absent or unreadable."""
     if not isinstance(value, str):
         return None
+    return _parse_text(value)
+
+
+@lru_cache(maxsize=65536)
+def _parse_text(value: str) -> Point | None:
+    # Charts repeat the same timestamps across resources; Points are immutable, so share them.
     text = value.strip()
     m = _DATE_RE.match(text)
     if m:
@@ -107,8 +114,6 @@ def parse_point(value: Any) -> Point | None:
         if zone and zone != "Z":
             sign = 1 if zone[0] == "+" else -1
             hours, minutes = int(zone[1:3]), int(zone[4:6])
-            from datetime import timezone
-
             tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
         local = datetime(year, month, day, hour, minute, second, int(fraction), tzinfo=tz)
     except ValueError:

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from tests.screening.measures.builders import FEMALE, MALE, Case, code_in, write_case
+from tests.screening.measures.builders import (
+    FEMALE,
+    MALE,
+    SNOMED,
+    Case,
+    cc,
+    code_in,
+    write_case,
+)
 
 URL = "https://madie.cms.gov/Measure/CMS125FHIRBreastCancerScreening"
 OFFICE = code_in("2.16.840.1.113883.3.464.1003.101.12.1001", "cpt")
 MAMMO = code_in("2.16.840.1.113883.3.464.1003.108.12.1018", "loinc")
 BILATERAL = code_in("2.16.840.1.113883.3.464.1003.198.12.1005")
 HOSPICE_ENC = code_in("2.16.840.1.113883.3.464.1003.1003")
+RIGHT_PROCEDURE = code_in("2.16.840.1.113883.3.464.1003.198.12.1134")
+LEFT_PROCEDURE = code_in("2.16.840.1.113883.3.464.1003.198.12.1133")
+STATUS_POST_RIGHT = code_in("2.16.840.1.113883.3.464.1003.198.12.1070", "icd-10")
+STATUS_POST_LEFT = code_in("2.16.840.1.113883.3.464.1003.198.12.1069", "icd-10")
+UNSPECIFIED_SIDE = code_in("2.16.840.1.113883.3.464.1003.198.12.1071", "icd-10")
+BILATERAL_HISTORY = code_in("2.16.840.1.113883.3.464.1003.198.12.1068", "icd-10")
+LEFT_SITE = [cc(SNOMED, "7771000")]
+VER = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 
 
 def _counts(ipp: int, denom: int, denex: int, numer: int) -> list[tuple[str, dict[str, int]]]:
@@ -80,6 +96,41 @@ def main() -> None:
     cases.append(
         ("Denominator Exclusions", "hospice-encounter-ended-before-period", c, _counts(1, 1, 0, 0))
     )
+    # Unilateral mastectomies exclude only when a right AND a left one are found (CQL
+    # "Denominator Exclusions": (Right Diagnosis or Procedure) and (Left Diagnosis or Procedure)).
+    dx = "Denominator Exclusions"
+    c = base("cms125-right-proc-left-site")
+    c.procedure(RIGHT_PROCEDURE, "2015-03-01T00:00:00Z")
+    c.condition(UNSPECIFIED_SIDE, "2018-04-01", bodySite=LEFT_SITE)
+    cases.append(
+        (dx, "right-procedure-and-unspecified-with-left-body-site", c, _counts(1, 1, 1, 0))
+    )
+    c = base("cms125-right-proc-only")
+    c.procedure(RIGHT_PROCEDURE, "2015-03-01T00:00:00Z")
+    cases.append((dx, "right-mastectomy-procedure-only", c, _counts(1, 1, 0, 0)))
+    c = base("cms125-unspecified-no-site")
+    c.condition(UNSPECIFIED_SIDE, "2018-04-01")
+    c.procedure(LEFT_PROCEDURE, "2015-03-01T00:00:00Z")
+    cases.append((dx, "left-procedure-and-unspecified-without-body-site", c, _counts(1, 1, 0, 0)))
+    c = base("cms125-status-post-both")
+    c.condition(STATUS_POST_RIGHT, "2012-01-01")
+    c.condition(STATUS_POST_LEFT, "2019-01-01")
+    cases.append((dx, "status-post-right-and-left-diagnoses", c, _counts(1, 1, 1, 0)))
+    c = base("cms125-status-post-right-refuted")
+    c.condition(STATUS_POST_RIGHT, "2012-01-01", verificationStatus=cc(VER, "refuted"))
+    c.procedure(LEFT_PROCEDURE, "2015-03-01T00:00:00Z")
+    cases.append((dx, "right-diagnosis-refuted-and-left-procedure", c, _counts(1, 1, 0, 0)))
+    c = base("cms125-right-proc-2027")
+    c.procedure(RIGHT_PROCEDURE, "2027-01-01T00:30:00Z")
+    c.procedure(LEFT_PROCEDURE, "2015-03-01T00:00:00Z")
+    cases.append((dx, "right-procedure-after-period-and-left-procedure", c, _counts(1, 1, 0, 0)))
+    # Bilateral history: prevalenceInterval() starts on or before end of MP (instant precision).
+    c = base("cms125-bilateral-history-dec31")
+    c.condition(BILATERAL_HISTORY, "2026-12-31T23:00:00Z")
+    cases.append((dx, "bilateral-history-onset-on-last-day", c, _counts(1, 1, 1, 0)))
+    c = base("cms125-bilateral-history-2027")
+    c.condition(BILATERAL_HISTORY, "2027-01-01T00:30:00Z")
+    cases.append((dx, "bilateral-history-onset-after-period", c, _counts(1, 1, 0, 0)))
     for definition, name, case, groups in cases:
         write_case("CMS125", definition, name, case.bundle("CMS125", URL, groups))
 

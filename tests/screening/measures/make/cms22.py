@@ -33,6 +33,7 @@ PHARM = code_in("2.16.840.1.113883.3.526.1577")
 DECLINED = code_in("2.16.840.1.113883.3.526.3.1582")
 MEDICAL_REASON = code_in("2.16.840.1.113883.3.526.3.1007")
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+US_CORE_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/condition-category"
 QICORE = "http://hl7.org/fhir/us/qicore/StructureDefinition/"
 BP_PROFILE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-blood-pressure"
 DAY = "2026-04-01"
@@ -273,9 +274,57 @@ def exception_cases() -> Cases:
     return out
 
 
+def second_reading_cases() -> Cases:
+    """Second-reader cases: literal paths the first cases did not pin."""
+    out: Cases = []
+    d, n, x = "Denominator Exclusions", "Numerator", "Denominator Exceptions"
+    # isHealthConcern(): category ~ "health-concern" from the US Core condition-category system.
+    c = base("cms22-htn-health-concern")
+    c.condition(HTN, "2020-01-01T00:00:00Z")["category"] = [cc(US_CORE_CATEGORY, "health-concern")]
+    out.append((d, "hypertension-health-concern", c, _counts(1, denex=1)))
+    # The same code under the HL7 condition-category system is not equivalent to the CQL code.
+    c = base("cms22-htn-health-concern-hl7")
+    c.condition(HTN, "2020-01-01T00:00:00Z", category="health-concern")
+    out.append((d, "hypertension-health-concern-other-system", c, _counts(1)))
+    # "Encounter with First Hypertensive Reading ...": its Last(...) has no status filter.
+    c = base("cms22-first-preliminary")
+    bp(c, IN_VISIT, 135, 85, status="preliminary")
+    order(c, FOLLOW_UP_4_WEEKS)
+    order(c, NONPHARM)
+    out.append((n, "first-hypertensive-preliminary-reading-counts", c, _counts(1, numer=1)))
+    # `exists "Encounter with Hypertensive Reading Within Year Prior"` is patient-level: the
+    # second encounter's own prior reading (2026-08-15) is normal, yet it is a ">= 140/90 second
+    # reading" because the first encounter is in that set, so its declined antihypertensive
+    # (MedicationNotRequested, completed) is an exception. It is also a first reading (the
+    # `except` removes only encounters in the set), whose declines do not include medication.
+    c = Case("cms22-second-patient-level", birth="1980-05-05", sex=MALE)
+    c.encounter(ENC, "2026-03-01T09:00:00Z", "2026-03-01T09:30:00Z")
+    c.encounter(ENC, "2026-09-01T09:00:00Z", "2026-09-01T09:30:00Z")
+    bp(c, "2025-06-01T09:00:00Z", 150, 95)
+    bp(c, "2026-03-01T09:10:00Z", 150, 95)
+    bp(c, "2026-08-15T09:00:00Z", 118, 76)
+    bp(c, "2026-09-01T09:10:00Z", 150, 95)
+    c.add(
+        "MedicationRequest",
+        status="completed",
+        intent="order",
+        doNotPerform=True,
+        medicationCodeableConcept=cc(*PHARM),
+        authoredOn="2026-09-01T09:20:00Z",
+    )
+    out.append((x, "second-140-prior-from-other-encounter", c, _counts(2, excep=1)))
+    # "Laboratory Test or ECG for Hypertension Not Ordered" has no status test.
+    c = base("cms22-second-130-ekg-declined")
+    bp(c, "2025-10-01T09:00:00Z", 135, 85)
+    bp(c, IN_VISIT, 135, 85)
+    declined(c, (LOINC, "34534-8"), status="active")
+    out.append((x, "second-130-ekg-declined-any-status", c, _counts(1, excep=1)))
+    return out
+
+
 def main() -> None:
     for definition, name, case, groups in (
-        population_cases() + numerator_cases() + exception_cases()
+        population_cases() + numerator_cases() + exception_cases() + second_reading_cases()
     ):
         write_case(CMS, definition, name, case.bundle(CMS, URL, groups))
 

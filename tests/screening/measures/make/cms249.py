@@ -234,6 +234,31 @@ def main() -> None:
             },
         )
         cases.append((dx, f"glucocorticoid-{days}-days", c, _counts(1, 1, want, 0, 0)))
+    # 89 days from Jan 1, plus a request whose medicationRequestPeriod() (an Interval<Date>)
+    # starts on Dec 31 / Jan 1 of the next year: ToDateTime(Date) is midnight, so Dec 31
+    # starts before end of "Measurement Period" and adds its one day inside it (90 in all).
+    for second, name, want in (
+        ("2026-12-31T10:00:00Z", "starting-last-day", 1),
+        ("2027-01-01T10:00:00Z", "starting-day-after-period", 0),
+    ):
+        c = base(f"cms249-steroid-89-{name}")
+        for authored, days in (("2026-01-01T10:00:00Z", 89), (second, 30)):
+            c.add(
+                "MedicationRequest",
+                status="active",
+                intent="order",
+                medicationCodeableConcept=cc(*GLUCOCORTICOID),
+                authoredOn=authored,
+                dispenseRequest={
+                    "expectedSupplyDuration": {
+                        "value": days,
+                        "unit": "days",
+                        "system": UCUM,
+                        "code": "d",
+                    }
+                },
+            )
+        cases.append((dx, f"glucocorticoid-89-days-plus-one-{name}", c, _counts(1, 1, want, 0, 0)))
     c = base("cms249-chemo")
     c.procedure(CHEMO, "2019-05-01T10:00:00Z")
     cases.append((dx, "chemotherapy-in-history", c, _counts(1, 1, 1, 0, 0)))
