@@ -65,7 +65,7 @@ def test_the_clinic_holds_every_resource_type_the_sandbox_serves(resources: list
     expected = {
         "Patient", "Practitioner", "Location", "Organization", "Encounter", "Condition",
         "Observation", "Procedure", "DiagnosticReport", "Immunization", "MedicationRequest",
-        "DocumentReference", "Binary",
+        "DocumentReference", "Binary", "ServiceRequest", "DeviceRequest",
     }  # fmt: skip
     assert set(kinds) == expected
     assert kinds["Patient"] == 60

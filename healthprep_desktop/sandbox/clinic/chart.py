@@ -244,7 +244,13 @@ class Chart:
         return obs
 
     def blood_pressure(
-        self, when: date, systolic: int, diastolic: int, *, status: str = "final"
+        self,
+        when: date,
+        systolic: int,
+        diastolic: int,
+        *,
+        status: str = "final",
+        encounter: str | None = None,
     ) -> JSON:
         def component(concept: Concept, mmhg: int) -> JSON:
             return {
@@ -258,8 +264,25 @@ class Chart:
             category=VITALS,
             status=status,
             components=[component(codes.SYSTOLIC, systolic), component(codes.DIASTOLIC, diastolic)],
-            encounter=self.visit(when),
+            encounter=encounter or self.visit(when),
         )
+
+    def blood_pressure_parts(self, when: date, systolic: int, diastolic: int | None) -> list[JSON]:
+        """A reading as separate systolic and diastolic Observations of one visit (as some
+        EHRs chart it), or a systolic value alone when ``diastolic`` is None."""
+        encounter = self.visit(when)
+        parts = [(codes.SYSTOLIC, systolic), (codes.DIASTOLIC, diastolic)]
+        return [
+            self.observation(
+                concept,
+                when,
+                category=VITALS,
+                value={"valueQuantity": quantity(mmhg, "mmHg", "mm[Hg]")},
+                encounter=encounter,
+            )
+            for concept, mmhg in parts
+            if mmhg is not None
+        ]
 
     # --- Procedures ---------------------------------------------------------------------------
 
@@ -347,6 +370,39 @@ class Chart:
         med["requester"] = {"reference": self.staff.practitioner}
         med["dosageInstruction"] = [{"text": "Take 1 tablet by mouth daily"}]
         return med
+
+    def service_request(
+        self,
+        concept: Concept,
+        authored: date,
+        *,
+        status: str = "completed",
+        do_not_perform: bool = False,
+        reason: JSON | None = None,
+    ) -> JSON:
+        """An order or referral (intent order); with `do_not_perform`, an order not to do it."""
+        req = self._new("ServiceRequest", "sr")
+        req["status"] = status
+        req["intent"] = "order"
+        if do_not_perform:
+            req["doNotPerform"] = True
+        req["code"] = concept_json(concept)
+        req["subject"] = self.subject
+        req["authoredOn"] = stamp(authored, 11, 30)
+        req["requester"] = {"reference": self.staff.practitioner}
+        if reason is not None:
+            req["reasonCode"] = [reason]
+        return req
+
+    def device_request(self, concept: Concept, authored: date, *, status: str = "active") -> JSON:
+        req = self._new("DeviceRequest", "dev")
+        req["status"] = status
+        req["intent"] = "order"
+        req["codeCodeableConcept"] = concept_json(concept)
+        req["subject"] = self.subject
+        req["authoredOn"] = stamp(authored, 11, 45)
+        req["requester"] = {"reference": self.staff.practitioner}
+        return req
 
     # --- Documents ----------------------------------------------------------------------------
 

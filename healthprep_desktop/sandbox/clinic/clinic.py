@@ -25,6 +25,7 @@ from healthprep_desktop.sandbox.clinic.scenarios import (
     expected_status,
     plan_patients,
 )
+from healthprep_desktop.sandbox.clinic.visit_scenarios import expected_visit_status
 
 JSON = dict[str, Any]
 DEFAULT_REFERENCE_DATE = date(2026, 12, 1)
@@ -200,10 +201,24 @@ class SyntheticClinic:
             for key, scenario in self._by_id[patient_id].plan.profile.items()
         }
 
+    def expected_visit_profile(self, patient_id: str) -> dict[str, str]:
+        """Screening key -> visit-day scenario (visit_scenarios.py), e.g. {'depression':
+        'follow_up_needed_positive_screen', 'colorectal': 'declined_colonoscopy'}."""
+        return dict(self._by_id[patient_id].plan.visit)
+
+    def expected_visit_statuses(self, patient_id: str) -> dict[str, str]:
+        """Screening key -> Status value after visit_status.refine (the engine's own status
+        for the key is still expected_statuses)."""
+        return {
+            key: expected_visit_status(scenario)
+            for key, scenario in self._by_id[patient_id].plan.visit.items()
+        }
+
     def traits(self, patient_id: str) -> dict[str, str]:
         """Whole-chart facts: 'archetype' (hospice, frailty_advanced_illness, palliative,
         no_birth_date, gender_unknown, gender_absent, child, age_boundary), 'sex_source',
-        'age_boundary'."""
+        'age_boundary', 'order' (frailty_device) and, for toddlers, 'immunizations'
+        (complete_series, incomplete_series)."""
         return dict(self._by_id[patient_id].plan.traits)
 
     def profiles(self) -> dict[str, dict[str, str]]:

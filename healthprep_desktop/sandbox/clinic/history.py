@@ -33,6 +33,8 @@ from healthprep_desktop.sandbox.clinic.chart import (
 from healthprep_desktop.sandbox.clinic.clock import years_before
 from healthprep_desktop.sandbox.clinic.codes import Concept
 from healthprep_desktop.sandbox.clinic.documents import DocFormat, Note
+from healthprep_desktop.sandbox.clinic.history_bp import blood_pressure
+from healthprep_desktop.sandbox.clinic.history_followup import visit_day_history
 from healthprep_desktop.sandbox.clinic.people import Person
 from healthprep_desktop.sandbox.clinic.scenarios import Archetype, PatientPlan
 from healthprep_desktop.screening.valuesets import SNOMED, Coding
@@ -152,6 +154,7 @@ class History:
         self.progress_notes()
         if self.scanned_outside_records:
             self.outside_records()
+        visit_day_history(self)  # last: charts without visit-day scenarios stay as they were
 
     def baseline(self) -> None:
         plan, chart = self.plan, self.chart
@@ -668,19 +671,6 @@ def statin(h: History, scenario: str) -> None:
         h.prescribe(codes.pick(h.rng, codes.STATINS))
 
 
-def blood_pressure(h: History, scenario: str) -> None:
-    def reading(when: date, status: str = "final") -> None:
-        h.chart.blood_pressure(when, h.rng.randint(112, 158), h.rng.randint(68, 96), status=status)
-
-    if scenario == "complete_bp":
-        for _ in range(1 + h.rng.randrange(3)):
-            reading(h.days_ago(20, 250))
-    elif scenario == "overdue_bp":
-        reading(h.days_ago(560, 1000))
-    elif scenario == "due_entered_in_error":
-        reading(h.days_ago(20, 250), status="entered-in-error")
-
-
 def lipids(h: History, scenario: str) -> None:
     if scenario not in ("complete_lipid_panel", "overdue_lipid_panel"):
         return
@@ -772,7 +762,7 @@ def tobacco(h: History, scenario: str) -> None:
 
 
 def hba1c(h: History, scenario: str) -> None:
-    def a1c(when: date, low: float = 5.9, high: float = 9.8) -> None:
+    def a1c(when: date, low: float = 5.9, high: float = 8.9) -> None:
         obs = h.chart.observation(
             codes.HBA1C,
             when,
@@ -784,7 +774,12 @@ def hba1c(h: History, scenario: str) -> None:
     if scenario == "complete_hba1c":
         a1c(h.days_ago(20, 100))
         if h.rng.random() < 0.5:
-            a1c(h.days_ago(250, 400))
+            a1c(h.days_ago(250, 400), 6.5, 11.0)  # an older result: only the latest counts
+    elif scenario == "not_at_goal_hba1c":
+        # CMS122: the latest result above 9 % (an older one may have been at goal).
+        if h.rng.random() < 0.5:
+            a1c(h.days_ago(200, 330), 6.5, 8.5)
+        a1c(h.days_ago(20, 150), 9.1, 12.4)
     elif scenario == "overdue_hba1c":
         a1c(h.days_ago(480, 730))
     elif scenario == "due_result_missing":

@@ -10,7 +10,9 @@ falls 5 to 25 days after the reference date.
 Scenarios are dealt in cycles per screening, distinct outcomes first, so even a small clinic (about
 50 patients) holds every outcome; a few whole-chart archetypes (hospice, frailty with advanced
 illness, palliative care, no birth date, sex only in an extension, children) sit on fixed slots
-of every 50 patients.
+of every 50 patients. The second child slot is a toddler (1-3) with a CMS117 immunization series,
+and visit-day scenarios (follow-up needed, declined, medical reason: visit_scenarios.py) are dealt
+on top of the profiles without changing the status the engine's rules give for them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from healthprep_desktop.sandbox.clinic.clock import age_on, years_before
+from healthprep_desktop.sandbox.clinic.visit_scenarios import (
+    TODDLER_SLOT,
+    deal_visit_day,
+    toddler_age,
+)
 
 # Prefix of a scenario name -> healthprep_desktop.screening.model.Status value.
 _STATUS_PREFIXES = (
@@ -28,6 +35,7 @@ _STATUS_PREFIXES = (
     ("insufficient", "insufficient_data"),
     ("excluded", "not_applicable"),
     ("due_soon", "due_soon"),
+    ("not_at_goal", "not_at_goal"),
     ("complete", "complete"),
     ("overdue", "overdue"),
     ("due", "due"),
@@ -102,6 +110,8 @@ class Rule:
     distinct: tuple[str, ...]  # every outcome, dealt first
     filler: tuple[str, ...]  # the usual mix after that
     min_age: dict[str, int] = field(default_factory=dict)  # scenario -> youngest age it fits
+    # scenario -> who it fits beyond the rule's eligibility (e.g. hypertension for control)
+    needs: dict[str, Callable[[PatientPlan], bool]] = field(default_factory=dict)
 
 
 def _female(lo: int, hi: int) -> Callable[[PatientPlan], bool]:
@@ -221,8 +231,19 @@ RULES: tuple[Rule, ...] = (
         # Hypertension moves a patient from BP screening (CMS22, which excludes it) to BP control
         # (CMS165, 18-85): past 85 a hypertensive patient is eligible for neither.
         lambda p: p.age >= 19 and not (p.hypertension and p.age >= 85),
-        ("complete_bp", "overdue_bp", "due_never", "due_entered_in_error"),
-        ("complete_bp",) * 6,
+        (
+            "complete_bp",
+            "not_at_goal_bp",
+            "overdue_bp",
+            "due_never",
+            "due_entered_in_error",
+            "complete_bp_separate",
+            "due_systolic_only",
+            "complete_bp_acute_care_high",
+        ),
+        ("complete_bp", "not_at_goal_bp", "complete_bp", "complete_bp_separate", "complete_bp"),
+        # CMS165 control applies with hypertension only (CMS22 screening has no goal).
+        needs={"not_at_goal_bp": lambda p: p.hypertension},
     ),
     Rule(
         "lipids",
@@ -255,8 +276,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "hba1c",
         lambda p: p.diabetes in ("type1", "type2") and 19 <= p.age <= 74,
-        ("complete_hba1c", "due_never", "overdue_hba1c", "due_result_missing"),
-        ("complete_hba1c",) * 3,
+        ("complete_hba1c", "not_at_goal_hba1c", "due_never", "overdue_hba1c", "due_result_missing"),
+        ("complete_hba1c", "not_at_goal_hba1c", "complete_hba1c"),
     ),
     Rule(
         "eye_exam",
@@ -329,6 +350,8 @@ class PatientPlan:
     ascvd: bool = False  # coronary artery disease on the problem list (CMS347 population 1)
     profile: dict[str, str] = field(default_factory=dict)  # screening key -> scenario
     traits: dict[str, str] = field(default_factory=dict)  # chart facts worth a test's attention
+    # screening key -> visit-day scenario (status after visit_status.refine), see visit_scenarios
+    visit: dict[str, str] = field(default_factory=dict)
 
 
 def _birth_date(rng: random.Random, reference: date, age: int) -> date:
@@ -364,6 +387,8 @@ def plan_patients(seed: int, count: int, reference: date, practitioners: int) ->
         rng = random.Random(f"healthprep-clinic/{seed}/plan/{index}")
         archetype = _ARCHETYPE_SLOTS.get((index + seed) % 50)
         age = _age_for(rng, archetype)
+        if (index + seed) % 50 == TODDLER_SLOT:
+            age = toddler_age(index, seed)  # a 1-3-year-old with an immunization series
         if archetype == Archetype.AGE_BOUNDARY:
             age = 45
             birth = years_before(reference, 45)  # 45th birthday on the reference date
@@ -411,6 +436,7 @@ def plan_patients(seed: int, count: int, reference: date, practitioners: int) ->
             )
         )
     _deal(plans)
+    deal_visit_day(plans, seed)
     return plans
 
 
@@ -440,7 +466,8 @@ def _deal(plans: list[PatientPlan]) -> None:
             if not queue:
                 queue.extend(rule.distinct + rule.filler)
             for position, scenario in enumerate(queue):
-                if plan.age >= rule.min_age.get(scenario, 0):
+                fits = rule.needs.get(scenario)
+                if plan.age >= rule.min_age.get(scenario, 0) and (fits is None or fits(plan)):
                     plan.profile[rule.key] = queue.pop(position)
                     break
             else:  # nothing in this round fits the patient's age: the plainest outcome
