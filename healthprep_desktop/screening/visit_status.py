@@ -1,5 +1,6 @@
 """The visit-day statuses beyond the engine's interval rules, applied after it in this order:
 
+0. **Measure-backed screenings** (:mod:`.visit_measures`) join the engine's results.
 1. **Follow-up needed** (:mod:`.visit_followup`): a done screening whose latest result was
    abnormal and not followed up (CMS2, CMS22, CMS69, CMS138).
 2. **Declined / Medical reason** from the chart (:mod:`.visit_reasons`): a due screening whose
@@ -24,6 +25,7 @@ from healthprep_desktop.screening.model import ScreeningResult, Status
 from healthprep_desktop.screening.needs import criteria
 from healthprep_desktop.screening.record import PatientRecord
 from healthprep_desktop.screening.visit_followup import FOLLOW_UPS
+from healthprep_desktop.screening.visit_measures import VisitInput, visit_screenings
 from healthprep_desktop.screening.visit_reasons import documented_reason
 
 # Statuses that ask for the screening at this visit: what a reason or an entry can explain.
@@ -172,8 +174,10 @@ def refine(
     ctx = MeasureContext(chart, period, "2025")
     by_screening = {e.screening_id: e for e in entries}
     soon = due_soon_days if due_soon_days is not None else library.due_soon_days
+    engine = tuple(results)
+    extra = visit_screenings(VisitInput(ctx, record, as_of, library, engine))
     out: list[ScreeningResult] = []
-    for result in results:
+    for result in (*engine, *extra):
         rule = _rule(library, result)
         refined = _with_follow_up(result, ctx)
         refined = _with_reason(refined, rule, library, chart, period)

@@ -201,7 +201,8 @@ def fhir_period(period: Any) -> Span | None:
     if start is None and end is None:
         return None
     if start is None:
-        return Span(UNKNOWN, end if end is not None else UNBOUNDED)
+        assert end is not None  # both missing returned above
+        return Span(UNKNOWN, end)
     return Span.closed(start, end)
 
 

@@ -74,6 +74,25 @@ def _concept(code: str) -> dict[str, Any]:
     return {"coding": [{"system": POPULATION_SYSTEM, "code": code}]}
 
 
+def _stratifier(
+    sid: str | None, criteria: str, outcome: GroupOutcome, tally: dict[str, int], group: GroupDef
+) -> dict[str, Any]:
+    """One stratifier of an individual report: the patient's stratum ("true" when the
+    patient belongs to it) with the group's populations counted inside it."""
+    inside = bool(outcome.strata.get(criteria))
+    stratum = {
+        "value": {"text": "true" if inside else "false"},
+        "population": [
+            {"code": _concept(pop.code), "count": tally[pop.code] if inside else 0}
+            for pop in group.populations
+        ],
+    }
+    entry: dict[str, Any] = {"code": [{"text": criteria}], "stratum": [stratum]}
+    if sid:
+        entry["id"] = sid
+    return entry
+
+
 def measure_report(
     cms: str,
     patient_id: str,
@@ -97,6 +116,11 @@ def measure_report(
                 entry["id"] = pop.id
             populations.append(entry)
         data: dict[str, Any] = {"id": group.id, "population": populations}
+        if group.stratifiers:
+            data["stratifier"] = [
+                _stratifier(sid, criteria, outcome, tally, group)
+                for sid, criteria in group.stratifiers
+            ]
         denominator = (
             tally["denominator"] - tally["denominator-exclusion"] - tally["denominator-exception"]
         )

@@ -12,6 +12,7 @@ from healthprep_desktop.screening.measures.cqltime import (
     Point,
     Span,
     add_years,
+    after,
     age_in_months,
     age_in_years,
     before,
@@ -19,8 +20,11 @@ from healthprep_desktop.screening.measures.cqltime import (
     ends_during,
     fhir_period,
     in_span,
+    not3,
+    on_or_after,
     on_or_before,
     overlaps,
+    parse_date,
     parse_point,
     same_day,
     shift_point,
@@ -119,3 +123,76 @@ def test_calendar_arithmetic() -> None:
 @pytest.mark.parametrize("bad", ["", "2026-13-01", "yesterday", "2026-02-30", None, 5])
 def test_unreadable_dates_are_none(bad: object) -> None:
     assert parse_point(bad) is None
+
+
+# --- three-valued edges: each assertion kills a boundary mutant of the comparisons ----------
+
+
+def exact(text: str) -> Point:
+    point = p(text)
+    assert point.lo == point.hi
+    return point
+
+
+def test_equal_points_are_not_before_each_other() -> None:
+    t = exact("2026-03-01T08:00:00Z")
+    assert before(t, t) is False and on_or_before(t, t) is True
+    assert before(p("2026-03-01"), p("2026-03-01"), day=True) is False
+
+
+def test_uncertain_comparisons_are_unknown_not_false() -> None:
+    # A whole day against its own midnight: could be equal or later.
+    assert on_or_before(p("2026-03-01"), exact("2026-03-01T00:00:00Z")) is None
+    # A month against its first day, at day precision.
+    assert on_or_before(p("2026-03"), p("2026-03-01"), day=True) is None
+    assert on_or_before(p("2026-03"), p("2026-03-31"), day=True) is True
+
+
+def test_day_precision_ignores_the_time_of_day() -> None:
+    morning, evening = exact("2026-03-01T08:00:00Z"), exact("2026-03-01T20:00:00Z")
+    assert on_or_before(evening, morning) is False
+    assert on_or_before(evening, morning, day=True) is True
+    assert after(evening, morning) is True and after(evening, morning, day=True) is False
+    assert on_or_after(morning, evening) is False
+    assert on_or_after(morning, evening, day=True) is True
+    assert before(morning, evening) is True and before(morning, evening, day=True) is False
+    later = Span(evening, exact("2026-03-02T08:00:00Z"))
+    window = Span(exact("2026-02-01T00:00:00Z"), morning)
+    assert overlaps(later, window) is False and overlaps(later, window, day=True) is True
+    assert starts_during(later, window) is False
+    assert starts_during(later, window, day=True) is True
+    inner = Span(morning, evening)
+    assert during(inner, Span(evening, evening)) is False
+    assert during(Span(evening, evening), Span(morning, morning), day=True) is True
+    assert ends_during(inner, Span(morning, morning)) is False
+    assert ends_during(inner, Span(morning, morning), day=True) is True
+    assert in_span(evening, Span(morning, morning)) is False
+    assert in_span(evening, Span(morning, morning), day=True) is True
+
+
+def test_a_missing_side_is_unknown() -> None:
+    t = exact("2026-03-01T08:00:00Z")
+    assert before(None, t) is None and before(t, None, day=True) is None
+    assert on_or_before(None, t) is None and on_or_before(t, None, day=True) is None
+    assert same_day(None, t) is None and same_day(t, None) is None
+    assert in_span(None, MP) is None and in_span(t, None) is None
+    assert during(None, MP) is None and during(Span.at(t), None) is None
+    assert overlaps(None, MP) is None and overlaps(Span.at(t), None) is None
+    assert ends_during(None, MP) is None and starts_during(None, MP) is None
+    assert not3(None) is None and not3(True) is False and not3(False) is True
+
+
+def test_same_day_edges() -> None:
+    assert same_day(p("2026-03-01"), p("2026-03-02")) is False
+    assert same_day(p("2026-03-02"), p("2026-03-01")) is False
+    assert same_day(p("2026-03"), p("2026-03-05")) is None  # the month may or may not be it
+    assert same_day(p("2026-03"), p("2026-04-01")) is False
+    assert same_day(p("2026-04-01"), p("2026-03")) is False
+
+
+def test_closed_null_bounds_and_dates() -> None:
+    span = Span.closed(None, p("2026-01-01"))
+    assert span.start is UNBOUNDED and Span.closed(p("2026-01-01"), None).end is UNBOUNDED
+    assert parse_date("1970-05-05T10:00:00Z") == date(1970, 5, 5)
+    assert parse_date("garbage") is None and parse_date("1970-05") is None
+    assert age_in_months(date(2024, 3, 15), date(2026, 1, 14)) == 21

@@ -17,6 +17,7 @@ OFFICE = code_in("2.16.840.1.113883.3.464.1003.101.12.1001", "cpt")
 MAMMO = code_in("2.16.840.1.113883.3.464.1003.108.12.1018", "loinc")
 BILATERAL = code_in("2.16.840.1.113883.3.464.1003.198.12.1005")
 HOSPICE_ENC = code_in("2.16.840.1.113883.3.464.1003.1003")
+PALLIATIVE_ENC = code_in("2.16.840.1.113883.3.464.1003.101.12.1090")
 RIGHT_PROCEDURE = code_in("2.16.840.1.113883.3.464.1003.198.12.1134")
 LEFT_PROCEDURE = code_in("2.16.840.1.113883.3.464.1003.198.12.1133")
 STATUS_POST_RIGHT = code_in("2.16.840.1.113883.3.464.1003.198.12.1070", "icd-10")
@@ -131,6 +132,21 @@ def main() -> None:
     c = base("cms125-bilateral-history-2027")
     c.condition(BILATERAL_HISTORY, "2027-01-01T00:30:00Z")
     cases.append((dx, "bilateral-history-onset-after-period", c, _counts(1, 1, 0, 0)))
+    # The other exclusion paths, each alone (66+ in nursing home; palliative care).
+    c = base("cms125-nursing-home", birth="1960-12-31")  # 66 on the last day of the period
+    c.observation(("http://loinc.org", "71802-3"), "2026-06-01T00:00:00Z",
+                  valueCodeableConcept=cc(SNOMED, "160734000"))  # fmt: skip
+    cases.append((dx, "nursing-home-at-66", c, _counts(1, 1, 1, 0)))
+    c = base("cms125-nursing-home-65", birth="1961-01-01")  # 65: the age rule is not met
+    c.observation(("http://loinc.org", "71802-3"), "2026-06-01T00:00:00Z",
+                  valueCodeableConcept=cc(SNOMED, "160734000"))  # fmt: skip
+    cases.append((dx, "nursing-home-at-65", c, _counts(1, 1, 0, 0)))
+    c = base("cms125-palliative")
+    c.encounter(PALLIATIVE_ENC, "2026-08-01T10:00:00Z")
+    cases.append((dx, "palliative-care-encounter", c, _counts(1, 1, 1, 0)))
+    c = base("cms125-bilateral-undated")
+    c.add("Procedure", status="completed", code=cc(*BILATERAL))  # no performed[x]: not dated
+    cases.append((dx, "bilateral-mastectomy-without-a-date", c, _counts(1, 1, 0, 0)))
     for definition, name, case, groups in cases:
         write_case("CMS125", definition, name, case.bundle("CMS125", URL, groups))
 
