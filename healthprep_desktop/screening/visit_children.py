@@ -1,0 +1,3 @@
+"""Measure-backed prep-sheet screenings (see visit_measures): PLACEHOLDER, filled next."""
+
+from __future__ import annotations
