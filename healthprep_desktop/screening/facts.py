@@ -32,6 +32,7 @@ from healthprep_desktop.screening.dates import (
     period_range,
 )
 from healthprep_desktop.screening.encounters import EncounterInfo, instant
+from healthprep_desktop.screening.measures.chart import do_not_perform, has_unknown_modifier
 from healthprep_desktop.screening.record import JSON, PatientRecord
 from healthprep_desktop.screening.valuesets import normalize_code, normalize_system
 
@@ -423,6 +424,28 @@ def _matching_sets(resource: JSON, rtype: str, resolver: CodeResolver) -> set[st
     return found
 
 
+_MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
+
+
+def _medication_codes(resources: Iterable[JSON]) -> dict[str, Any]:
+    """Medication id -> its code, for prescriptions that name the drug by reference."""
+    return {
+        str(r["id"]): r.get("code")
+        for r in resources
+        if r.get("resourceType") == "Medication" and r.get("id") and r.get("code")
+    }
+
+
+def _with_referenced_medication(resource: JSON, medications: dict[str, Any]) -> JSON:
+    if resource.get("medicationCodeableConcept") is not None:
+        return resource
+    ref = (resource.get("medicationReference") or {}).get("reference")
+    if not isinstance(ref, str) or not ref.startswith("Medication/"):
+        return resource
+    code = medications.get(ref.split("/", 1)[1].split("/")[0])
+    return {**resource, "medicationCodeableConcept": code} if code is not None else resource
+
+
 def collect_facts(
     record: PatientRecord,
     code_index: Mapping[Key, Iterable[str]] | CodeResolver,
@@ -433,10 +456,15 @@ def collect_facts(
     norm: dict[str, str] = {}
     by_set: dict[str, list[Fact]] = {}
     encounters: dict[str, EncounterInfo] = {}
+    medications = _medication_codes(record.resources)
     for position, resource in enumerate(record.resources):
         rtype = resource.get("resourceType")
         if not isinstance(rtype, str) or rtype not in _CODE_FIELDS:
             continue
+        if has_unknown_modifier(resource):
+            continue  # a modifier we cannot read may reverse what the resource says
+        if medications and rtype in _MEDICATION_TYPES:
+            resource = _with_referenced_medication(resource, medications)
         if rtype == "Encounter":
             info = _encounter_info(resource, resolver)
             if info is not None:
@@ -511,8 +539,8 @@ def make_fact(
     status = str(resource.get("status") or "")
     if status == "entered-in-error":
         return None
-    if resource.get("doNotPerform") is True:
-        return None  # an order *not* to do it (MedicationRequest, ServiceRequest, DeviceRequest)
+    if do_not_perform(resource):
+        return None  # an order *not* to do it (R4 field, or the QI-Core / R5 extension)
     if rtype == "Condition":
         if _status_code(resource.get("verificationStatus")) in _UNVERIFIED_OUT:
             return None

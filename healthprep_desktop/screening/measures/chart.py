@@ -133,7 +133,8 @@ def do_not_perform(resource: JSON) -> bool:
     return False
 
 
-def _has_unknown_modifier(resource: JSON) -> bool:
+def has_unknown_modifier(resource: JSON) -> bool:
+    """A modifierExtension whose meaning we do not know changes what the resource says."""
     for ext in resource.get("modifierExtension") or ():
         if not isinstance(ext, dict) or ext.get("url") not in _UNDERSTOOD_MODIFIERS:
             return True
@@ -222,7 +223,7 @@ class Chart:
         found = self._usable.get(resource_type)
         if found is None:
             found = [
-                r for r in self._by_type.get(resource_type, ()) if not _has_unknown_modifier(r)
+                r for r in self._by_type.get(resource_type, ()) if not has_unknown_modifier(r)
             ]
             self._usable[resource_type] = found
         return list(found)
@@ -340,6 +341,7 @@ __all__ = [
     "concept_in",
     "concept_is",
     "do_not_perform",
+    "has_unknown_modifier",
     "reference_id",
     "reference_of",
     "text_is",
