@@ -16,6 +16,7 @@ from healthprep_desktop.screening.measures.chart import (
     reference_of,
 )
 from healthprep_desktop.screening.measures.cqltime import (
+    Point,
     Span,
     during,
     ends_during,
@@ -207,17 +208,18 @@ def nursing_home_66(ctx: MeasureContext) -> list[str]:
     if age is None or age < 66:
         return []
     chart, end = ctx.chart, ctx.period.end
-    candidates = []
+    candidates: list[tuple[Point, JSON]] = []
     for obs in q.assessment_performed(
         chart.retrieve_code("Observation", LOINC, HOUSING_STATUS), ctx.edition
     ):
         span = q.choice_interval(obs, "effective", chart)
-        if span is not None and on_or_before(span.end_point(), end, day=True):
-            candidates.append((span.end_point(), obs))
+        ends = span.end_point() if span is not None else None
+        if ends is not None and on_or_before(ends, end, day=True):
+            candidates.append((ends, obs))
     if not candidates:
         return []
     # Last(... sort by end of effective asc): ties keep the chart order (a stable sort).
-    candidates.sort(key=lambda pair: pair[0].lo if pair[0] is not None else end.lo)
+    candidates.sort(key=lambda pair: pair[0].lo)
     last = candidates[-1][1]
     if concept_is(last.get("valueCodeableConcept"), SNOMED, LIVES_IN_NURSING_HOME):
         return [reference_of(last)]

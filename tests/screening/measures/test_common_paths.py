@@ -158,3 +158,85 @@ def test_dementia_medication_original_order_is_2025_only(edition: Edition, met: 
              medicationCodeableConcept=cc(*code_in(c.DEMENTIA_MEDICATIONS)),
              dispenseRequest={"expectedSupplyDuration": {"value": 30, "code": "d"}})  # fmt: skip
     assert bool(c.advanced_illness_and_frailty_66(ctx(case, edition))) is met
+
+
+@pytest.mark.parametrize(
+    "oid",
+    [
+        c.OFFICE_VISIT,
+        c.ANNUAL_WELLNESS_VISIT,
+        c.PREVENTIVE_ESTABLISHED_18,
+        c.PREVENTIVE_INITIAL_18,
+        c.HOME_HEALTHCARE,
+        c.VIRTUAL_ENCOUNTER,
+        c.TELEPHONE_VISITS,
+    ],
+)
+def test_every_outpatient_value_set_qualifies(oid: str) -> None:
+    case = Case("p", birth="1950-01-01")
+    case.encounter(code_in(oid), "2026-05-01")
+    assert len(c.adult_outpatient_encounters(ctx(case))) == 1
+
+
+def test_2025_filters_on_the_palliative_and_frailty_paths() -> None:
+    """In progress is not performed in 2025; 'original-order' is an order; no survey category
+    is needed for an assessment (each differs from the 2024 library)."""
+    case = Case("p", birth="1950-01-01")
+    case.encounter(code_in(c.PALLIATIVE_ENCOUNTER), "2026-05-01", status="in-progress")
+    assert c.has_palliative_care(ctx(case, "2025")) == []
+    assert c.has_palliative_care(ctx(case, "2024")) != []
+    case = Case("q", birth="1950-01-01")
+    case.encounter(code_in(c.FRAILTY_ENCOUNTER), "2026-05-01", status="in-progress")
+    assert c.has_frailty(ctx(case, "2025")) == []
+    assert c.has_frailty(ctx(case, "2024")) != []
+    case = Case("r", birth="1950-01-01")
+    case.add("DeviceRequest", status="active", intent="original-order", authoredOn="2026-02-01",
+             codeCodeableConcept=cc(*code_in(c.FRAILTY_DEVICE)))  # fmt: skip
+    assert c.has_frailty(ctx(case, "2025")) != []
+    assert c.has_frailty(ctx(case, "2024")) == []
+    case = Case("s", birth="1950-01-01")
+    case.observation((LOINC, c.MEDICAL_EQUIPMENT_USED), "2026-02-01",
+                     valueCodeableConcept=cc(*code_in(c.FRAILTY_DEVICE)))  # fmt: skip
+    assert c.has_frailty(ctx(case, "2025")) != []
+    assert c.has_frailty(ctx(case, "2024")) == []
+
+
+def test_ages_as_event_times() -> None:
+    """performedAge / onsetAge (Procedure, Condition): the year of life the age names."""
+    born = "1950-01-01"  # 76 during 2026
+    for oid in (c.HOSPICE_CARE_AMBULATORY, c.PALLIATIVE_INTERVENTION):
+        case = Case("p", birth=born)
+        case.add("Procedure", status="completed", code=cc(*code_in(oid)),
+                 performedAge={"value": 76, "unit": "a", "code": "a"})  # fmt: skip
+        assert (
+            c.has_hospice_services if oid == c.HOSPICE_CARE_AMBULATORY else c.has_palliative_care
+        )(ctx(case)) != []
+    for oid, check in (
+        (c.HOSPICE_DIAGNOSIS, c.has_hospice_services),
+        (c.PALLIATIVE_DIAGNOSIS, c.has_palliative_care),
+        (c.FRAILTY_DIAGNOSIS, c.has_frailty),
+    ):
+        case = Case("p", birth=born)
+        case.condition(code_in(oid), None, clinical="resolved",
+                       onsetAge={"value": 76, "unit": "a", "code": "a"},
+                       abatementAge={"value": 76, "unit": "a", "code": "a"})  # fmt: skip
+        assert check(ctx(case)) != [], oid
+        case = Case("q", birth=born)
+        case.condition(code_in(oid), None, clinical="resolved",
+                       onsetAge={"value": 70, "unit": "a", "code": "a"},
+                       abatementAge={"value": 71, "unit": "a", "code": "a"})  # fmt: skip
+        assert check(ctx(case)) == [], oid
+    case = Case("p", birth=born)
+    case.encounter(code_in(c.FRAILTY_ENCOUNTER), "2026-02-01")
+    case.condition(
+        code_in(c.ADVANCED_ILLNESS), None, onsetAge={"value": 75, "unit": "a", "code": "a"}
+    )
+    assert c.has_advanced_illness(ctx(case)) != []  # onset in 2025: the year before
+
+
+def test_no_birth_date_means_no_age_based_exclusion() -> None:
+    case = Case("p", birth=None)
+    case.encounter(code_in(c.FRAILTY_ENCOUNTER), "2026-02-01")
+    assert c.advanced_illness_frailty_66_80_or_frailty_81(ctx(case)) == []
+    assert c.advanced_illness_and_frailty_66(ctx(case)) == []
+    assert c.nursing_home_66(ctx(case)) == []

@@ -196,3 +196,18 @@ def test_closed_null_bounds_and_dates() -> None:
     assert parse_date("1970-05-05T10:00:00Z") == date(1970, 5, 5)
     assert parse_date("garbage") is None and parse_date("1970-05") is None
     assert age_in_months(date(2024, 3, 15), date(2026, 1, 14)) == 21
+
+
+def test_the_start_and_end_comparisons_each_honour_day_precision() -> None:
+    morning, evening = exact("2026-03-01T08:00:00Z"), exact("2026-03-01T20:00:00Z")
+    # during: the outer start is compared with the inner start at day precision too.
+    assert during(Span(morning, morning), Span(evening, evening), day=True) is True
+    assert during(Span(morning, morning), Span(evening, evening)) is False
+    # overlaps: the second start is compared with the first end at day precision too.
+    assert overlaps(Span(morning, morning), Span(evening, evening), day=True) is True
+    assert overlaps(Span(morning, morning), Span(evening, evening)) is False
+
+
+def test_same_day_with_a_partial_date_at_the_month_edges() -> None:
+    assert same_day(p("2026-03"), p("2026-03-31")) is None
+    assert same_day(p("2026-03-01"), p("2026-03")) is None
