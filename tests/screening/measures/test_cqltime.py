@@ -211,3 +211,8 @@ def test_the_start_and_end_comparisons_each_honour_day_precision() -> None:
 def test_same_day_with_a_partial_date_at_the_month_edges() -> None:
     assert same_day(p("2026-03"), p("2026-03-31")) is None
     assert same_day(p("2026-03-01"), p("2026-03")) is None
+
+
+def test_same_day_with_the_partial_date_second() -> None:
+    assert same_day(p("2026-03-31"), p("2026-03")) is None
+    assert same_day(p("2026-04-01"), p("2026-03")) is False

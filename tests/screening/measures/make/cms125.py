@@ -147,6 +147,25 @@ def main() -> None:
     c = base("cms125-bilateral-undated")
     c.add("Procedure", status="completed", code=cc(*BILATERAL))  # no performed[x]: not dated
     cases.append((dx, "bilateral-mastectomy-without-a-date", c, _counts(1, 1, 0, 0)))
+    # Times given as the patient's age (Procedure.performedAge, Condition.onsetAge).
+    c = base("cms125-bilateral-at-age-50")
+    c.add("Procedure", status="completed", code=cc(*BILATERAL),
+          performedAge={"value": 50, "unit": "a", "code": "a"})  # fmt: skip
+    cases.append((dx, "bilateral-mastectomy-at-age-50", c, _counts(1, 1, 1, 0)))
+    c = base("cms125-bilateral-history-at-age-50")
+    c.add("Condition", code=cc(*BILATERAL_HISTORY),
+          clinicalStatus=cc("http://terminology.hl7.org/CodeSystem/condition-clinical", "active"),
+          onsetAge={"value": 50, "unit": "a", "code": "a"})  # fmt: skip
+    cases.append((dx, "bilateral-history-onset-at-age-50", c, _counts(1, 1, 1, 0)))
+    c = base("cms125-bilateral-history-at-age-57")
+    c.add("Condition", code=cc(*BILATERAL_HISTORY),
+          clinicalStatus=cc("http://terminology.hl7.org/CodeSystem/condition-clinical", "active"),
+          onsetAge={"value": 57, "unit": "a", "code": "a"})  # fmt: skip
+    cases.append((dx, "bilateral-history-onset-at-age-57", c, _counts(1, 1, 0, 0)))
+    c = base("cms125-bilateral-at-age-57")  # born 1970-05-05: 57 is 2027-2028, after the period
+    c.add("Procedure", status="completed", code=cc(*BILATERAL),
+          performedAge={"value": 57, "unit": "a", "code": "a"})  # fmt: skip
+    cases.append((dx, "bilateral-mastectomy-at-age-57", c, _counts(1, 1, 0, 0)))
     for definition, name, case, groups in cases:
         write_case("CMS125", definition, name, case.bundle("CMS125", URL, groups))
 
