@@ -24,6 +24,7 @@ from healthprep_desktop.screening.measures.chart import Chart
 from healthprep_desktop.screening.model import ScreeningResult, Status
 from healthprep_desktop.screening.needs import criteria
 from healthprep_desktop.screening.record import PatientRecord
+from healthprep_desktop.screening.visit_bone_heart import statin_exception
 from healthprep_desktop.screening.visit_followup import FOLLOW_UPS
 from healthprep_desktop.screening.visit_measures import VisitInput, visit_screenings
 from healthprep_desktop.screening.visit_reasons import documented_reason
@@ -175,12 +176,14 @@ def refine(
     by_screening = {e.screening_id: e for e in entries}
     soon = due_soon_days if due_soon_days is not None else library.due_soon_days
     engine = tuple(results)
-    extra = visit_screenings(VisitInput(ctx, record, as_of, library, engine))
+    data = VisitInput(ctx, record, as_of, library, engine)
+    extra = visit_screenings(data)
     out: list[ScreeningResult] = []
     for result in (*engine, *extra):
         rule = _rule(library, result)
         refined = _with_follow_up(result, ctx)
         refined = _with_reason(refined, rule, library, chart, period)
+        refined = statin_exception(data, refined)  # CMS347's exceptions on every statin row
         entry = by_screening.get(result.screening_id) or by_screening.get(result.variant_id or "")
         if entry is not None:
             refined = _with_entry(refined, entry, rule, as_of, soon)

@@ -391,7 +391,9 @@ def refined(
         record = record_of(charts[pid])
         results = evaluate(record, as_of, library, tz=clinic.time_zone)
         after = refine(results, record, as_of, library)
-        out[pid] = {r.screening_id: (r, a) for r, a in zip(results, after, strict=True)}
+        out[pid] = {
+            r.screening_id: (r, a) for r, a in zip(results, after[: len(results)], strict=True)
+        }
     return out
 
 

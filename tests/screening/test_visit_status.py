@@ -28,8 +28,12 @@ CESSATION_COUNSELING = "2.16.840.1.113883.3.526.3.509"
 def run(
     case: Case, *results: ScreeningResult, entries: tuple[UserEntry, ...] = ()
 ) -> list[ScreeningResult]:
+    """The refined rows for the screenings given (measure-backed rows the sheet adds for this
+    patient, e.g. DXA under 65, are tested in their own modules)."""
     record = PatientRecord(patient=case.patient, resources=case.resources)
-    return refine(list(results), record, AS_OF, default_library(), entries=entries)
+    wanted = {r.screening_id for r in results}
+    refined = refine(list(results), record, AS_OF, default_library(), entries=entries)
+    return [r for r in refined if r.screening_id in wanted]
 
 
 def done(screening_id: str, day: date = date(2026, 6, 1)) -> ScreeningResult:
