@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from healthprep_desktop.screening.dates import shift
+from healthprep_desktop.screening.dates import parse_day_range, plausible_birth, shift
 from healthprep_desktop.screening.library import Library, ScreeningType
 from healthprep_desktop.screening.measures.base import MeasureContext, MeasurementPeriod
 from healthprep_desktop.screening.measures.chart import Chart
@@ -171,7 +171,12 @@ def refine(
     due_soon_days: int | None = None,
 ) -> list[ScreeningResult]:
     period = visit_period(as_of)
-    chart = Chart(record.patient, record.resources)
+    patient = record.patient
+    birth = parse_day_range(patient.get("birthDate"))
+    if birth is not None and plausible_birth(birth, as_of) is None:
+        # An impossible birth date is missing for the measure-backed rows too (no age -973).
+        patient = {k: v for k, v in patient.items() if k != "birthDate"}
+    chart = Chart(patient, record.resources)
     ctx = MeasureContext(chart, period, "2025")
     by_screening = {e.screening_id: e for e in entries}
     soon = due_soon_days if due_soon_days is not None else library.due_soon_days

@@ -222,9 +222,7 @@ class Chart:
         """Every usable resource of a type (no code filter): unknown modifiers dropped."""
         found = self._usable.get(resource_type)
         if found is None:
-            found = [
-                r for r in self._by_type.get(resource_type, ()) if not has_unknown_modifier(r)
-            ]
+            found = [r for r in self._by_type.get(resource_type, ()) if not has_unknown_modifier(r)]
             self._usable[resource_type] = found
         return list(found)
 
