@@ -158,6 +158,28 @@ def age_range_on(birth: DayRange, on: date) -> tuple[int, int]:
     return age_on(birth.end, on), age_on(birth.start, on)
 
 
+MAX_AGE_YEARS = 120  # an older birth date is a data-entry error (the oldest person lived 122)
+
+
+def plausible_birth(birth: DayRange | None, on: date) -> DayRange | None:
+    """``birth`` unless it is impossible on ``on``: wholly after that day, or wholly more than
+    MAX_AGE_YEARS before it (exactly 120 years, on the birthday, is still plausible). An
+    implausible birth date is treated as missing, never as a negative or absurd age."""
+    if birth is None or birth.start is None or birth.end is None:
+        return birth
+    if birth.start > on or birth.end < add_years(on, -MAX_AGE_YEARS):
+        return None
+    return birth
+
+
+def birth_date_warning(value: Any, on: date) -> str | None:
+    """The sheet's data warning for a Patient.birthDate that is readable but implausible."""
+    birth = parse_day_range(value)
+    if birth is None or plausible_birth(birth, on) is not None:
+        return None
+    return f"Birth date {str(value).strip()[:40]} is implausible: treated as missing"
+
+
 def end_of_year(d: date) -> date:
     return date(d.year, 12, 31)
 

@@ -105,7 +105,7 @@ def evaluate(
     """
     lib = library if library is not None else default_library()
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    facts = collect_facts(record, _resolver(lib), zone)
+    facts = collect_facts(record, _resolver(lib), zone, as_of=as_of)
     ctx = _Context(lib, facts, record.documents, as_of, frozenset(dismissed), due_soon_days)
     return [ctx.evaluate_group(group, rules) for group, rules in lib.groups()]
 

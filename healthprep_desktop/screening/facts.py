@@ -30,6 +30,7 @@ from healthprep_desktop.screening.dates import (
     choice_range,
     parse_day_range,
     period_range,
+    plausible_birth,
 )
 from healthprep_desktop.screening.encounters import EncounterInfo, instant
 from healthprep_desktop.screening.measures.chart import do_not_perform, has_unknown_modifier
@@ -450,8 +451,11 @@ def collect_facts(
     record: PatientRecord,
     code_index: Mapping[Key, Iterable[str]] | CodeResolver,
     tz: tzinfo | None = None,
+    as_of: date | None = None,
 ) -> PatientFacts:
-    """Walk the chart once; file every coded resource under the code sets holding its codes."""
+    """Walk the chart once; file every coded resource under the code sets holding its codes.
+    With ``as_of``, a birth date impossible on that day (future, or over 120 years before) is
+    left out, as if missing."""
     resolver = code_index if isinstance(code_index, CodeResolver) else CodeResolver(code_index)
     norm: dict[str, str] = {}
     by_set: dict[str, list[Fact]] = {}
@@ -487,13 +491,18 @@ def collect_facts(
         deceased_on = rng.start if rng else None
         deceased = True
     return PatientFacts(
-        birth=parse_day_range(patient.get("birthDate")),
+        birth=_birth(patient.get("birthDate"), as_of),
         sexes=patient_sexes(patient),
         deceased=deceased,
         deceased_on=deceased_on,
         by_set=by_set,
         encounters=encounters,
     )
+
+
+def _birth(value: Any, as_of: date | None) -> DayRange | None:
+    birth = parse_day_range(value)
+    return birth if as_of is None else plausible_birth(birth, as_of)
 
 
 def _resolve_report_results(record: PatientRecord, by_set: dict[str, list[Fact]]) -> None:

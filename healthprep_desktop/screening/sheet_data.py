@@ -10,8 +10,9 @@ pre-visit actions and the data warnings.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
+from healthprep_desktop.screening.dates import birth_date_warning
 from healthprep_desktop.screening.model import EvidenceKind, ScreeningResult, Status
 from healthprep_desktop.screening.record import DocumentText
 from healthprep_desktop.screening.sheet_fhir import (
@@ -163,7 +164,10 @@ def previsit_items(results: Iterable[ScreeningResult]) -> tuple[str, ...]:
 def _data_warnings(ctx: SheetContext, texts: dict[str, DocumentText]) -> tuple[str, ...]:
     found: list[str] = []
     patient = ctx.record.patient
-    if not patient.get("birthDate"):
+    implausible = birth_date_warning(patient.get("birthDate"), ctx.as_of)
+    if implausible:
+        found.append(implausible)
+    elif not patient.get("birthDate"):
         found.append("Birth date missing: age-based screenings cannot be decided")
     if not sex(patient):
         found.append("Sex missing: sex-specific screenings cannot be decided")
@@ -180,6 +184,14 @@ def _data_warnings(ctx: SheetContext, texts: dict[str, DocumentText]) -> tuple[s
     return tuple(dict.fromkeys(found))
 
 
+def _age_text(value: object, on: date) -> str:
+    """ "54 y", or nothing when the birth date is missing or implausible (2999: never "-973")."""
+    birth = parse_date(value)
+    if birth is None or birth_date_warning(value, on) is not None:
+        return ""
+    return f"{age_on(birth, on)} y"
+
+
 def build_content(ctx: SheetContext) -> SheetContent:
     patient = ctx.record.patient
     birth = parse_date(patient.get("birthDate"))
@@ -187,7 +199,7 @@ def build_content(ctx: SheetContext) -> SheetContent:
     header = PatientHeader(
         name=human_name(patient),
         birth_date=fmt_date(birth),
-        age=f"{age_on(birth, ctx.as_of)} y" if birth else "",
+        age=_age_text(patient.get("birthDate"), ctx.as_of),
         sex=sex(patient) or DASH,
         mrn=mrn(patient) or DASH,
         appointment=fmt_datetime(appt.start) if appt.start else "",
