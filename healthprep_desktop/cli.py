@@ -71,6 +71,10 @@ def _run_gui(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from healthprep_desktop.workers.env_secrets import capture_secrets
+
+    # Secrets given in the environment leave os.environ before any child process can start.
+    capture_secrets()
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

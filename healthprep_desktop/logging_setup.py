@@ -12,9 +12,12 @@ Redaction is the last line of defence: code should still never log secrets or PH
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import logging.handlers
+import os
 import re
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -166,6 +169,22 @@ _OWNED_ATTR = "_healthprep_handler"
 CHATTY_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "uvicorn.error", "hpack")
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """The log file is created 0600 (not chmod-ed after the fact), and a full disk or another
+    OS error while writing loses the record quietly instead of printing a traceback."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return io.TextIOWrapper(
+            io.FileIO(fd, "a"), encoding=self.encoding, errors=self.errors, write_through=False
+        )
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handleError(record)
+
+
 def configure_logging(
     level: int | str = logging.INFO,
     *,
@@ -178,7 +197,7 @@ def configure_logging(
     root = logging.getLogger()
     shutdown_logging()
     handlers: list[logging.Handler] = [
-        logging.handlers.RotatingFileHandler(
+        PrivateRotatingFileHandler(
             path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"
         )
     ]

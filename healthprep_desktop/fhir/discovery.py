@@ -30,6 +30,7 @@ class SmartConfiguration:
     def supports_s256(self) -> bool:
         # Servers that omit the field may still support PKCE; S256 is then sent anyway, and a
         # server that does not know PKCE ignores the extra parameters (RFC 7636 section 5).
+        # A server listing methods without S256 is refused for public clients (oauth.pkce_for).
         return not self.code_challenge_methods or "S256" in self.code_challenge_methods
 
     @classmethod

@@ -7,8 +7,30 @@ never carry a token, a secret or patient content. Server-provided OperationOutco
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
+
+SERVER_TEXT_MAX = 300
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_BREAKS = frozenset("\t\n\r\x0b\x0c\x85\u2028\u2029")
+
+
+def plain_text(value: object, limit: int = SERVER_TEXT_MAX) -> str:
+    """Text a server supplied (error_description, OperationOutcome text), made safe to print
+    or show: terminal escape sequences, control and format characters (bidi overrides,
+    zero-width) removed, line breaks turned into spaces, runs of spaces collapsed, cut to
+    ``limit`` characters. Whoever shows it still shows it as plain text, never as markup."""
+    text = _ANSI.sub("", str(value))
+    kept = []
+    for char in text:
+        if char in _BREAKS:
+            kept.append(" ")
+        elif unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            kept.append(char)
+    cleaned = " ".join("".join(kept).split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +58,9 @@ def parse_operation_outcome(body: Any) -> list[OutcomeIssue]:
         )
         issues.append(
             OutcomeIssue(
-                severity=str(issue.get("severity", "error")),
-                code=str(issue.get("code", "unknown")),
-                text=str(text),
+                severity=plain_text(issue.get("severity", "error"), 20),
+                code=plain_text(issue.get("code", "unknown"), 60),
+                text=plain_text(text),
             )
         )
     return issues
@@ -163,11 +185,12 @@ class OAuthError(AuthError):
     """The authorization server answered with an OAuth error (RFC 6749 section 5.2)."""
 
     def __init__(self, error: str, description: str | None = None, status: int | None = None):
-        self.error = error
-        self.description = description
+        # Both come from the server (or the redirect URL): plain, printable text only.
+        self.error = plain_text(error, 80) or "invalid_response"
+        self.description = plain_text(description) if description else None
         self.status = status
-        text = f"authorization server error: {error}"
-        super().__init__(f"{text}: {description}" if description else text)
+        text = f"authorization server error: {self.error}"
+        super().__init__(f"{text}: {self.description}" if self.description else text)
 
 
 class LoginCancelled(AuthError):

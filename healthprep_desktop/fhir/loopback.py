@@ -1,8 +1,11 @@
 """The RFC 8252 loopback redirect listener for interactive (browser) logins.
 
 A tiny HTTP/1.1 responder on 127.0.0.1 (never 0.0.0.0: nothing else on the network may deliver
-a code). It answers exactly one valid callback on the configured path, checks `state`, and
-answers the browser with a page that says it can be closed.
+a code). It answers the one valid callback on the configured path and a page that says the tab
+can be closed. Everything else is answered and ignored, so a stray or hostile request cannot end
+the sign-in: a Host header outside the loopback allow-list (DNS rebinding) gets 400, a request
+line over 8 KB gets 414, a callback with a wrong or missing ``state`` gets 400, until the real
+callback or the time limit.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from healthprep_desktop.fhir.config import RedirectConfig
-from healthprep_desktop.fhir.errors import LoginCancelled, LoginTimeout, OAuthError, StateMismatch
+from healthprep_desktop.fhir.errors import LoginCancelled, LoginTimeout, OAuthError, plain_text
 from healthprep_desktop.fhir.pkce import state_matches
 
 log = logging.getLogger(__name__)
@@ -24,7 +27,14 @@ _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>HealthPrep De
 <style>body{{font-family:sans-serif;margin:4em;color:#222}}</style></head>
 <body><h1>{title}</h1><p>{message}</p></body></html>"""
 
-_MAX_REQUEST = 16 * 1024
+MAX_REQUEST_LINE = 8 * 1024
+MAX_HEADER_BYTES = 32 * 1024
+_READ_TIMEOUT = 10.0
+
+
+class _TooLong(Exception):
+    def __init__(self, status: str) -> None:
+        self.status = status
 
 
 class LoopbackListener:
@@ -34,6 +44,7 @@ class LoopbackListener:
         self._port = 0
         self._expected_state: str | None = None
         self._result: asyncio.Future[str] | None = None
+        self._strays = 0  # callbacks with a wrong or missing state, answered and ignored
 
     @property
     def redirect_uri(self) -> str:
@@ -47,7 +58,10 @@ class LoopbackListener:
         self._result = asyncio.get_running_loop().create_future()
         try:
             self._server = await asyncio.start_server(
-                self._handle, host=self._config.host, port=self._config.port
+                self._handle,
+                host=self._config.host,
+                port=self._config.port,
+                limit=MAX_REQUEST_LINE + 2,
             )
         except OSError as exc:
             raise OSError(
@@ -64,8 +78,15 @@ class LoopbackListener:
         try:
             return await asyncio.wait_for(asyncio.shield(self._result), time_limit)
         except TimeoutError as exc:
+            strays = (
+                f" ({self._strays} answer{'s' if self._strays != 1 else ''} with a wrong "
+                "state were ignored)"
+                if self._strays
+                else ""
+            )
             raise LoginTimeout(
-                f"no answer from the browser within {time_limit:.0f} s; try signing in again"
+                f"no answer from the browser within {time_limit:.0f} s{strays}; "
+                "try signing in again"
             ) from exc
 
     def cancel(self) -> None:
@@ -92,30 +113,38 @@ class LoopbackListener:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            writer.close()
-            return
-        try:
-            status, title, message = self._answer(head[:_MAX_REQUEST])
-            body = _PAGE.format(title=html.escape(title), message=html.escape(message)).encode()
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n"
-                f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n"
-                "Connection: close\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
+            try:
+                request_line, host = await asyncio.wait_for(_read_head(reader), _READ_TIMEOUT)
+            except _TooLong as too_long:
+                title, message = "Request too long", "This request is too long for this address."
+                await _respond(writer, too_long.status, title, message)
+                await _discard(reader)
+                return
+            except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+                return
+            status, title, message = self._answer(request_line, host)
+            await _respond(writer, status, title, message)
         finally:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    def _answer(self, head: bytes) -> tuple[str, str, str]:
-        request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    def _host_allowed(self, host: str | None) -> bool:
+        if host is None:
+            return False
+        port = self._port
+        allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+        if port == 80:
+            allowed |= {"127.0.0.1", "localhost", "[::1]"}
+        return host.strip().lower() in allowed
+
+    def _answer(self, request_line: str, host: str | None) -> tuple[str, str, str]:
         parts = request_line.split(" ")
         if len(parts) < 2 or parts[0] != "GET":
             return "405 Method Not Allowed", "Not allowed", "This address only accepts GET."
+        if not self._host_allowed(host):
+            # A page on another site reaching us through DNS rebinding names its own host.
+            return "400 Bad Request", "Not allowed", "This address only answers this computer."
         target = urlsplit(parts[1])
         if target.path != self._config.path:
             return "404 Not Found", "Not found", "Nothing here."
@@ -124,9 +153,10 @@ class LoopbackListener:
             return "409 Conflict", "Already done", "This sign-in has already finished."
         query = {k: v[0] for k, v in parse_qs(target.query, keep_blank_values=True).items()}
         if not state_matches(self._expected_state or "", query.get("state")):
-            result.set_exception(
-                StateMismatch("the sign-in answer did not come from this app's request")
-            )
+            # Not ours (a stale tab, another app, a forgery): answer it and keep waiting for
+            # the real callback; only the time limit or the user ends the sign-in.
+            self._strays += 1
+            log.info("ignored a sign-in callback with a wrong or missing state")
             return (
                 "400 Bad Request",
                 "Sign-in rejected",
@@ -136,13 +166,13 @@ class LoopbackListener:
                 ),
             )
         if "error" in query:
-            description = query.get("error_description") or ""
-            result.set_exception(OAuthError(query["error"], description or None))
+            error = OAuthError(query["error"], query.get("error_description") or None)
+            result.set_exception(error)
             return (
                 "400 Bad Request",
                 "Sign-in failed",
                 (
-                    f"The EHR refused the sign-in: {description or query['error']}. "
+                    f"The EHR refused the sign-in: {error.description or error.error}. "
                     "You can close this tab and return to HealthPrep Desktop."
                 ),
             )
@@ -152,6 +182,58 @@ class LoopbackListener:
             return "400 Bad Request", "Sign-in failed", "The answer carried no code."
         result.set_result(code)
         return "200 OK", "Signed in", "You can close this tab and return to HealthPrep Desktop."
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[str, str | None]:
+    """The request line and the Host header; _TooLong when either part is over its limit."""
+    try:
+        line = await reader.readuntil(b"\r\n")
+    except asyncio.LimitOverrunError:
+        raise _TooLong("414 URI Too Long") from None
+    if len(line) - 2 > MAX_REQUEST_LINE:
+        raise _TooLong("414 URI Too Long")
+    host: str | None = None
+    total = 0
+    while True:
+        try:
+            header = await reader.readuntil(b"\r\n")
+        except asyncio.LimitOverrunError:
+            raise _TooLong("431 Request Header Fields Too Large") from None
+        total += len(header)
+        if total > MAX_HEADER_BYTES:
+            raise _TooLong("431 Request Header Fields Too Large")
+        if header == b"\r\n":
+            break
+        name, _, value = header.decode("latin-1").partition(":")
+        if name.strip().lower() == "host":
+            host = None if host is not None else value.strip()  # two Host headers: none
+    return line[:-2].decode("latin-1"), host
+
+
+async def _respond(writer: asyncio.StreamWriter, status: str, title: str, message: str) -> None:
+    body = _PAGE.format(
+        title=html.escape(plain_text(title)), message=html.escape(plain_text(message, 600))
+    ).encode()
+    writer.write(
+        f"HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n"
+        "Connection: close\r\n\r\n".encode()
+        + body
+    )
+    with contextlib.suppress(ConnectionError):
+        await writer.drain()
+
+
+async def _discard(reader: asyncio.StreamReader, limit: int = 1 << 20) -> None:
+    """Read what the client still sends (up to a limit), so closing does not reset the
+    connection before the client has read the answer."""
+    with contextlib.suppress(TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+        seen = 0
+        while seen < limit:
+            chunk = await asyncio.wait_for(reader.read(65536), 0.5)
+            if not chunk:
+                return
+            seen += len(chunk)
 
 
 UrlOpener = Callable[[str], object | Awaitable[object]]

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from healthprep_desktop.fhir.config import AuthMethod
-from healthprep_desktop.fhir.errors import FhirTransportError, OAuthError
+from healthprep_desktop.fhir.errors import AuthError, FhirTransportError, OAuthError, plain_text
 from healthprep_desktop.fhir.pkce import Pkce
 from healthprep_desktop.fhir.tokens import TokenSet
 
@@ -131,6 +131,24 @@ class ClientAuth:
             data["client_assertion"] = client_assertion(self.key, self.client_id, token_endpoint)
         else:
             data["client_id"] = self.client_id
+
+
+def pkce_for(code_challenge_methods: tuple[str, ...], method: AuthMethod) -> Pkce | None:
+    """PKCE for an interactive sign-in, from the methods the server's discovery lists.
+
+    S256 is always used when the server lists it or lists nothing (a server that does not know
+    PKCE ignores the extra parameters, RFC 7636 section 5). A public client has nothing else
+    protecting its code, so it refuses a server that lists methods without S256 (`plain` only);
+    a confidential client, which authenticates with its secret or key, goes on without PKCE."""
+    if not code_challenge_methods or "S256" in code_challenge_methods:
+        return Pkce.new()
+    if method is AuthMethod.SMART_PUBLIC_PKCE:
+        listed = plain_text(", ".join(code_challenge_methods), 80)
+        raise AuthError(
+            f"this EHR does not offer PKCE with S256 (it lists only {listed}), which a public "
+            "app needs to sign in safely; ask the EHR's administrator to enable S256"
+        )
+    return None
 
 
 def authorize_url(

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from healthprep_desktop.fhir.auth import ApiKeyAuth, BearerAuth
+from healthprep_desktop.fhir.auth import ApiKeyAuth, BearerAuth, ScopedBasicAuth
 from healthprep_desktop.fhir.client import FhirClient
 from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig
 from healthprep_desktop.fhir.credentials import SecretStore, ensure_backend_key, load_backend_key
@@ -32,10 +32,11 @@ from healthprep_desktop.fhir.oauth import (
     authorize_url,
     backend_services_token,
     exchange_code,
+    pkce_for,
     refresh_tokens,
 )
 from healthprep_desktop.fhir.parsing import InvalidHandler
-from healthprep_desktop.fhir.pkce import Pkce, make_state
+from healthprep_desktop.fhir.pkce import make_state
 from healthprep_desktop.fhir.status import AuditSink, ConnectionStatus, StatusTracker, no_audit
 from healthprep_desktop.fhir.tokens import TokenManager, TokenSet, TokenStore
 
@@ -68,6 +69,7 @@ class FhirConnection:
             refresher=None,
             status=self.status_tracker,
             audit=audit,
+            fhir_base=config.base_url,
         )
         self._smart: SmartConfiguration | None = None
         self._capabilities: Capabilities | None = None
@@ -84,7 +86,7 @@ class FhirConnection:
             )
         elif method is AuthMethod.BASIC:
             password = secrets.get(config.secret_key(tenant, "password")) or ""
-            auth = httpx.BasicAuth(config.username, password)
+            auth = ScopedBasicAuth(config.username, password, config.base_url)
         elif method is AuthMethod.API_KEY:
             key = secrets.get(config.secret_key(tenant, "api_key")) or ""
             auth = ApiKeyAuth(config.api_key_header, key, config.base_url)
@@ -184,7 +186,7 @@ class FhirConnection:
         smart = await self.smart_configuration()
         if not smart.authorization_endpoint:
             raise AuthError("the server has no authorization endpoint for browser sign-in")
-        pkce = Pkce.new() if smart.supports_s256 else None
+        pkce = pkce_for(smart.code_challenge_methods, self.config.auth_method)
         state = make_state()
         listener = LoopbackListener(self.config.redirect)
         self._active_login = listener
@@ -218,8 +220,13 @@ class FhirConnection:
         except OAuthError as exc:
             self.status_tracker.update(last_error=str(exc))
             raise
+        tokens = self._bind(tokens, smart)
         self.tokens.accept_login(tokens)
         return tokens
+
+    def _bind(self, tokens: TokenSet, smart: SmartConfiguration) -> TokenSet:
+        """Tokens marked with where they came from and where they may go."""
+        return tokens.bound(issuer=smart.token_endpoint, fhir_base=self.config.base_url)
 
     def cancel_login(self) -> None:
         if self._active_login is not None:
@@ -238,20 +245,28 @@ class FhirConnection:
         client = self._client_auth()
         if client.key is None:
             raise AuthError("no backend key: generate one and register its JWKS with the EHR")
-        return await backend_services_token(
+        tokens = await backend_services_token(
             self.client.http, smart.token_endpoint, scopes=self.config.scopes, client=client
         )
+        return self._bind(tokens, smart)
 
     async def _refresh(self, current: TokenSet | None) -> TokenSet:
         if current is None or not current.refresh_token:
             raise ReauthenticationRequired(self.config.name, "no refresh token")
         smart = await self.smart_configuration()
-        return await refresh_tokens(
+        if current.issuer is None or current.issuer != smart.token_endpoint.rstrip("/"):
+            # The refresh token goes back only to the endpoint that issued it.
+            raise ReauthenticationRequired(
+                self.config.name,
+                "the saved sign-in was issued by another server's sign-in service; sign in again",
+            )
+        tokens = await refresh_tokens(
             self.client.http,
             smart.token_endpoint,
             refresh_token=current.refresh_token,
             client=self._client_auth(),
         )
+        return self._bind(tokens, smart)
 
     async def _backend_refresh(self, current: TokenSet | None) -> TokenSet:
         return await self._backend_token()

@@ -7,18 +7,35 @@ name inside the tenant's scope, so nothing here can reach another tenant's data.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, Vendor
+from healthprep_desktop.fhir.errors import FhirError
 from healthprep_desktop.fhir.status import AuditEvent
 from healthprep_desktop.fhir.tokens import TokenSet
 from healthprep_desktop.fhir.writeback import LedgerRecord
 from healthprep_desktop.store import AuditAction, Connection, Outcome, Store, TenantScope
 from healthprep_desktop.store import AuditEvent as StoreAuditEvent
 from healthprep_desktop.store.errors import RecordNotFoundError
+from healthprep_desktop.store.named_lock import LockTimeout, NamedLock
+from healthprep_desktop.store.repos.connection_secrets import TOKENS_SECRET
 
-TOKENS_SECRET = "oauth_tokens"  # noqa: S105 - the entry name, not a secret
+__all__ = [
+    "TOKENS_SECRET",
+    "StoreAudit",
+    "StoreLedger",
+    "StoreSecrets",
+    "StoreTokenStore",
+    "config_for_store",
+    "config_from_store",
+]
+
+# How long a refresh waits for another process's refresh of the same connection (a token
+# request has a 60-second read timeout; two in a row is the worst a healthy holder takes).
+REFRESH_LOCK_TIMEOUT = 130.0
 
 _STORE_VENDORS = {
     "epic": Vendor.EPIC,
@@ -64,6 +81,25 @@ class StoreTokenStore:
     def clear(self, tenant: str, connection: str) -> None:
         scope = self._store.tenant(tenant)
         scope.secrets.delete(_connection_id(scope, connection), TOKENS_SECRET)
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, tenant: str, connection: str) -> AsyncIterator[None]:
+        """The store-wide refresh lock of one connection: a lock file beside the database,
+        shared by every process that opens this store."""
+        scope = self._store.tenant(tenant)
+        connection_id = _connection_id(scope, connection)
+        lock = NamedLock.for_store(self._store.path, "refresh", tenant, str(connection_id))
+        try:
+            fd = await lock.acquire(REFRESH_LOCK_TIMEOUT)
+        except LockTimeout as exc:
+            raise FhirError(
+                "another HealthPrep window or batch is renewing this connection's sign-in and "
+                "has not finished; try again in a minute"
+            ) from exc
+        try:
+            yield
+        finally:
+            lock.release(fd)
 
 
 class StoreSecrets:

@@ -4,14 +4,25 @@ The manager refreshes ahead of expiry (5-minute margin, less for short-lived tok
 after a 401. All refreshes of one connection go through one lock, and a caller that waited on the
 lock first checks whether the token it had was already replaced: 32 requests meeting one expired
 token cause exactly one refresh.
+
+Several processes may share one store (the window beside a command-line batch). A refresh also
+holds the store's cross-process lock (`TokenStore.exclusive`) and re-reads the stored tokens
+first: when another process already refreshed, its tokens are used, because refresh tokens
+rotate and the one this process holds may be spent. A refused refresh forgets the stored tokens
+only when they are still the ones this process used.
+
+A token set records the token endpoint that issued it and the FHIR base it was granted for
+(`issuer`, `fhir_base`); a manager bound to a base ignores tokens granted for any other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, Protocol
@@ -41,6 +52,8 @@ class TokenSet:
     id_token: str | None = field(default=None, repr=False)
     patient: str | None = None  # launch context
     fhir_user: str | None = None  # "Practitioner/123" from the id_token
+    issuer: str | None = None  # the token endpoint that issued these tokens
+    fhir_base: str | None = None  # the FHIR base URL they were granted for
 
     @classmethod
     def from_response(cls, body: dict[str, Any], *, now: datetime | None = None) -> TokenSet:
@@ -83,6 +96,21 @@ class TokenSet:
         effective = min(margin, lifetime / 2) if lifetime > timedelta(0) else timedelta(0)
         return now >= self.expires_at - effective
 
+    def bound(self, *, issuer: str, fhir_base: str) -> TokenSet:
+        """These tokens, marked with the token endpoint and FHIR base they belong to."""
+        return replace(self, issuer=issuer.rstrip("/"), fhir_base=fhir_base.rstrip("/"))
+
+    def granted_for(self, fhir_base: str) -> bool:
+        return self.fhir_base is not None and self.fhir_base == fhir_base.rstrip("/")
+
+    def same_grant(self, other: TokenSet | None) -> bool:
+        """The same access and refresh token (other fields may be re-serialised)."""
+        return (
+            other is not None
+            and other.access_token == self.access_token
+            and other.refresh_token == self.refresh_token
+        )
+
     def carry_refresh_token(self, previous: TokenSet | None) -> TokenSet:
         """Servers may omit refresh_token on refresh, meaning: keep using the old one."""
         if self.refresh_token or previous is None:
@@ -105,6 +133,8 @@ class TokenSet:
             "id_token": self.id_token,
             "patient": self.patient,
             "fhir_user": self.fhir_user,
+            "issuer": self.issuer,
+            "fhir_base": self.fhir_base,
         }
 
     @classmethod
@@ -121,6 +151,8 @@ class TokenSet:
             id_token=data.get("id_token"),
             patient=data.get("patient"),
             fhir_user=data.get("fhir_user"),
+            issuer=data.get("issuer"),
+            fhir_base=data.get("fhir_base"),
         )
 
 
@@ -139,11 +171,15 @@ def fhir_user_from_id_token(id_token: str) -> str | None:
 
 
 class TokenStore(Protocol):
-    """Where tokens are kept per (tenant, connection): the encrypted store in the app."""
+    """Where tokens are kept per (tenant, connection): the encrypted store in the app.
+
+    `exclusive` holds a lock that every process sharing the store respects (a refresh runs
+    under it); raises FhirError when it cannot be had in reasonable time."""
 
     def load(self, tenant: str, connection: str) -> TokenSet | None: ...
     def save(self, tenant: str, connection: str, tokens: TokenSet) -> None: ...
     def clear(self, tenant: str, connection: str) -> None: ...
+    def exclusive(self, tenant: str, connection: str) -> AbstractAsyncContextManager[None]: ...
 
 
 class MemoryTokenStore:
@@ -158,6 +194,9 @@ class MemoryTokenStore:
 
     def clear(self, tenant: str, connection: str) -> None:
         self.tokens.pop((tenant, connection), None)
+
+    def exclusive(self, tenant: str, connection: str) -> AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()  # one process: the manager's own lock suffices
 
 
 # Gets a new token set given the current one: a refresh_token grant for interactive logins, a
@@ -178,7 +217,10 @@ class TokenManager:
         needs_refresh_token: bool = False,
         margin: timedelta = REFRESH_MARGIN,
         clock: Callable[[], datetime] = _utcnow,
+        fhir_base: str | None = None,
     ) -> None:
+        """fhir_base: only tokens granted for this FHIR base are used (None: any, for tests
+        of the refresh logic alone)."""
         self.tenant = tenant
         self.connection = connection
         self._store = store
@@ -188,11 +230,13 @@ class TokenManager:
         self._audit = audit
         self._margin = margin
         self._clock = clock
+        self._fhir_base = fhir_base
         self._lock = asyncio.Lock()
         self._tokens: TokenSet | None = None
         self._loaded = False
         self._failure: str | None = None  # set when refresh failed; cleared by a new login
         self.refresh_count = 0
+        self.adopted_count = 0  # refreshes skipped because another process had refreshed
 
     # --- state -------------------------------------------------------------------------------
 
@@ -201,10 +245,18 @@ class TokenManager:
         self._load_once()
         return self._tokens
 
+    def _stored(self) -> TokenSet | None:
+        """The stored tokens, if they were granted for this connection's FHIR base. Tokens for
+        another base (the connection was re-pointed) are ignored, never sent anywhere."""
+        tokens = self._store.load(self.tenant, self.connection)
+        if tokens is None or self._fhir_base is None or tokens.granted_for(self._fhir_base):
+            return tokens
+        return None
+
     def _load_once(self) -> None:
         if not self._loaded:
             self._loaded = True
-            self._tokens = self._store.load(self.tenant, self.connection)
+            self._tokens = self._stored()
             if self._tokens is not None:
                 self.status.update(
                     is_connected=True,
@@ -258,7 +310,8 @@ class TokenManager:
         if self._failure is not None:
             raise ReauthenticationRequired(self.connection, self._failure)
         if current is None and (self._refresher is None or self._needs_refresh_token):
-            raise ReauthenticationRequired(self.connection, "not signed in")
+            # Another process may have signed in since this one looked.
+            current = await self._adopt_stored_login()
         if current is not None and not current.refresh_due(self._clock(), self._margin):
             return current.access_token
         return await self._refresh(stale=current.access_token if current else None)
@@ -267,62 +320,111 @@ class TokenManager:
         """The server answered 401 to `rejected`: refresh unless someone already did."""
         return await self._refresh(stale=rejected, forced=True)
 
+    async def _adopt_stored_login(self) -> TokenSet:
+        async with self._lock:
+            if self._tokens is None:
+                stored = self._stored()
+                if stored is None:
+                    raise ReauthenticationRequired(self.connection, "not signed in")
+                self._adopt(stored)
+            assert self._tokens is not None
+            return self._tokens
+
+    def _fresh_enough(self, tokens: TokenSet | None, stale: str | None, forced: bool) -> bool:
+        return (
+            tokens is not None
+            and tokens.access_token != stale
+            and (forced or not tokens.refresh_due(self._clock(), self._margin))
+        )
+
+    def _adopt(self, tokens: TokenSet) -> None:
+        self._tokens = tokens
+        self.status.update(
+            is_connected=True,
+            token_expiry=tokens.expires_at,
+            last_error=None,
+            user=tokens.fhir_user,
+        )
+
     async def _refresh(self, stale: str | None, forced: bool = False) -> str:
         async with self._lock:
             if self._failure is not None:
                 raise ReauthenticationRequired(self.connection, self._failure)
-            current = self._tokens
+            if self._fresh_enough(self._tokens, stale, forced):
+                assert self._tokens is not None
+                return self._tokens.access_token  # another request refreshed while we waited
+            async with self._store.exclusive(self.tenant, self.connection):
+                return await self._refresh_exclusively(stale, forced)
+
+    async def _refresh_exclusively(self, stale: str | None, forced: bool) -> str:
+        """Under both locks: no other request of this process and no other process is
+        refreshing this connection."""
+        current = self._tokens
+        stored = self._stored()
+        if stored is None and current is not None:
+            # Signed out, or the connection re-pointed, by another process since this one
+            # loaded its tokens: they must not be refreshed back into the store.
+            self._fail("the sign-in was removed in another window; sign in again", used=None)
+        if stored is not None and not stored.same_grant(current):
+            # Another process refreshed (or signed in) since this one last looked: its refresh
+            # token is the live one; ours may already be spent.
+            self._adopt(stored)
+            current = stored
+            if self._fresh_enough(stored, stale, forced):
+                self.adopted_count += 1
+                log.info("%s: using the tokens another process refreshed", self.connection)
+                return stored.access_token
+        if self._refresher is None:
+            self._fail("the token expired and cannot be refreshed", used=current)
+        if self._needs_refresh_token and (current is None or current.refresh_token is None):
+            # Login without offline_access: use the token until it expires or the server
+            # says no, then the user must sign in again.
             if (
                 current is not None
-                and current.access_token != stale
-                and (forced or not current.refresh_due(self._clock(), self._margin))
+                and not forced
+                and self._clock() < (current.expires_at or self._clock())
             ):
-                return current.access_token  # another request refreshed while we waited
-            if self._refresher is None:
-                self._fail("the token expired and cannot be refreshed")
-            if self._needs_refresh_token and (current is None or current.refresh_token is None):
-                # Login without offline_access: use the token until it expires or the server
-                # says no, then the user must sign in again.
-                if (
-                    current is not None
-                    and not forced
-                    and self._clock() < (current.expires_at or self._clock())
-                ):
-                    return current.access_token
-                self._fail("the session ended and there is no refresh token")
-            started = time.monotonic()
-            try:
-                new = await self._refresher(current)
-            except OAuthError as exc:
-                self._fail(f"the server refused the token refresh ({exc.error})")
-            except ReauthenticationRequired as exc:
-                self._fail(exc.reason)
-            except FhirError as exc:
-                # Network trouble is not a revoked grant: stay connected, report, let the
-                # caller's retry logic decide.
-                self.status.update(last_error=str(exc))
-                raise
-            new = new.carry_refresh_token(current)
-            self.refresh_count += 1
-            self._tokens = new
-            self._store.save(self.tenant, self.connection, new)
-            self.status.update(
-                is_connected=True,
-                token_expiry=new.expires_at,
-                last_error=None,
-                user=new.fhir_user,
-            )
-            log.info(
-                "%s: token refreshed in %.0f ms",
-                self.connection,
-                (time.monotonic() - started) * 1000,
-            )
-            return new.access_token
+                return current.access_token
+            self._fail("the session ended and there is no refresh token", used=current)
+        started = time.monotonic()
+        try:
+            new = await self._refresher(current)
+        except OAuthError as exc:
+            newer = self._newer_than(current)
+            if newer is not None:
+                # Someone stored other tokens while ours were refused: theirs stand.
+                self._adopt(newer)
+                return newer.access_token
+            self._fail(f"the server refused the token refresh ({exc.error})", used=current)
+        except ReauthenticationRequired as exc:
+            self._fail(exc.reason, used=current)
+        except FhirError as exc:
+            # Network trouble is not a revoked grant: stay connected, report, let the
+            # caller's retry logic decide.
+            self.status.update(last_error=str(exc))
+            raise
+        new = new.carry_refresh_token(current)
+        self.refresh_count += 1
+        self._store.save(self.tenant, self.connection, new)
+        self._adopt(new)
+        log.info(
+            "%s: token refreshed in %.0f ms",
+            self.connection,
+            (time.monotonic() - started) * 1000,
+        )
+        return new.access_token
 
-    def _fail(self, reason: str) -> NoReturn:
+    def _newer_than(self, used: TokenSet | None) -> TokenSet | None:
+        stored = self._stored()
+        return stored if stored is not None and not stored.same_grant(used) else None
+
+    def _fail(self, reason: str, *, used: TokenSet | None) -> NoReturn:
         self._failure = reason
         self._tokens = None
-        self._store.clear(self.tenant, self.connection)
+        stored = self._store.load(self.tenant, self.connection)
+        if stored is not None and used is not None and stored.same_grant(used):
+            # Only the tokens that were refused: never tokens another process stored since.
+            self._store.clear(self.tenant, self.connection)
         self.status.update(is_connected=False, token_expiry=None, last_error=reason)
         self._audit(
             AuditEvent(

@@ -4,7 +4,9 @@ EHRs offer no de-duplication for DocumentReference create (Epic has no condition
 the app keeps an idempotency ledger: a rerun with the same content posts nothing; new content
 posts a new document that `relatesTo` (replaces) the previous one. The ledger key is claimed
 ("pending") before the POST and the document carries a masterIdentifier derived from that key,
-so a crash between the POST and the ledger update is settled by searching for it.
+so a crash between the POST and the ledger update is settled by searching for it. Only claims
+the ledger calls settleable (their owner died or their lease expired) are settled: a live
+process's in-flight post is left alone, and this sheet is not posted beside it.
 """
 
 from __future__ import annotations
@@ -33,11 +35,16 @@ class WritebackError(FhirError):
     """The sheet cannot be posted as configured (e.g. the EHR needs an encounter)."""
 
 
+class WritebackBusy(WritebackError):
+    """Another live process is posting this sheet right now."""
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerRecord:
     key: str  # "<connection>|<patient>|<sheet key>|<content hash>|<replaced id or ->"
     state: str  # "pending" | "posted"
     resource_id: str | None
+    settleable: bool = True  # pending only: its owner is dead or its lease expired
 
 
 class Ledger(Protocol):
@@ -209,6 +216,7 @@ async def write_back(
     single_attachment: bool = True,
     require_encounter: bool = False,
     audit: AuditSink = no_audit,
+    user: str | None = None,
 ) -> WritebackResult:
     """Post the sheet unless this exact content is already the chart's latest version of it."""
     if require_encounter and not doc.encounter_id:
@@ -220,6 +228,8 @@ async def write_back(
     for record in ledger.entries(prefix, doc.patient_id):
         if record.state != "pending":
             continue
+        if not record.settleable:
+            raise WritebackBusy("another HealthPrep process is posting this sheet right now")
         landed = await _find_by_version(client, version_uuid(record.key))
         if landed is not None:
             ledger.complete(record.key, landed)
@@ -261,6 +271,7 @@ async def write_back(
             "writeback",
             tenant,
             connection,
+            user=user,
             patient_id=doc.patient_id,
             detail={"outcome": outcome, "document": f"DocumentReference/{resource_id}"},
         )

@@ -171,11 +171,18 @@ def describe(server: Any, day: date, appointments: dict[str, int]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from healthprep_desktop.sandbox.importer import NothingToImport
     from healthprep_desktop.sandbox.server import SandboxServer
 
     started = time.monotonic()
     print("Loading the sandbox data...", file=sys.stderr, flush=True)
-    server = SandboxServer(build_config(args))
+    try:
+        server = SandboxServer(build_config(args))
+    except NothingToImport as exc:
+        print(f"Cannot start the sandbox: {exc}.", file=sys.stderr)
+        return 2
+    for problem in server.import_problems:
+        print(problem, file=sys.stderr)
     day = args.date or date.today()
     appointments = {o.org_id: server.org(o.org_id).ensure_day(day) for o in server.config.orgs}
     server.start()

@@ -12,12 +12,20 @@ import json
 import random
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from healthprep_desktop.sandbox.config import JSON
+from healthprep_desktop.sandbox.import_files import (
+    FileProblem,
+    check_resource,
+    describe_kind,
+    max_file_bytes_setting,
+    parse_json,
+    read_text,
+)
 
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _ID_NAMESPACE = uuid.UUID("6f1d7a52-3c39-4d0e-9a1b-6a8a1c0f5e11")
@@ -28,13 +36,19 @@ class BundleImportError(ValueError):
     """A file that is not a FHIR resource or bundle."""
 
 
+class NothingToImport(BundleImportError):
+    """No patient could be imported from any of the given paths (one sentence)."""
+
+
 def _valid_id(candidate: str) -> str:
     # Ids outside FHIR's id grammar get a stable replacement rather than being rejected.
     return candidate if _ID.match(candidate) else str(uuid.uuid5(_ID_NAMESPACE, candidate))
 
 
 def _entry_id(entry: JSON, resource: JSON) -> str:
-    request = entry.get("request") or {}
+    request = entry.get("request")
+    if not isinstance(request, dict):
+        request = {}
     url = str(request.get("url", ""))
     if request.get("method") == "PUT" and url and "?" not in url:
         return _valid_id(url.rstrip("/").split("/")[-1])
@@ -49,7 +63,10 @@ def _entry_id(entry: JSON, resource: JSON) -> str:
 
 
 def _identifier_keys(resource: JSON) -> Iterator[str]:
-    for ident in resource.get("identifier") or []:
+    identifiers = resource.get("identifier")
+    if not isinstance(identifiers, list):
+        return
+    for ident in identifiers:
         if isinstance(ident, dict) and "value" in ident:
             yield f"{ident.get('system', '')}|{ident['value']}"
             yield f"|{ident['value']}"
@@ -136,46 +153,152 @@ def _fast_bundle(text: str) -> list[JSON] | None:
     bundle = json.loads(rewritten)
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         return None
-    return [
-        e["resource"]
-        for e in bundle.get("entry") or []
-        if isinstance(e, dict)
-        and isinstance(e.get("resource"), dict)
-        and "resourceType" in e["resource"]
-    ]
+    entries_found = bundle.get("entry")
+    if not isinstance(entries_found, list):
+        return None
+    resources: list[JSON] = []
+    for entry in entries_found:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            return None  # the general path reports the entries that are not resources
+        resources.append(resource)
+    return resources
 
 
-def _load_file(path: Path) -> list[JSON]:
+Report = Callable[[str], None]
+
+
+def _load_file(path: Path, name: str, limit: int, report: Report) -> list[JSON]:
+    """The resources of one file; FileProblem when none can be used. Entries or lines that are
+    not resources are left out and reported in one sentence."""
+    text = read_text(path, limit)
     if path.suffix == ".ndjson":
-        with path.open(encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
-    text = path.read_text(encoding="utf-8")
-    fast = _fast_bundle(text)
-    if fast is not None:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        found = _usable(((f"line {n}", line) for n, line in lines), name, "lines", report)
+        return [_with_id(r, f"{path}|{n}") for n, r in enumerate(found)]
+    try:
+        fast = _fast_bundle(text)
+    except (ValueError, RecursionError):
+        fast = None  # the general path says what is wrong with it
+    if fast is not None and all(_is_resource(r) for r in fast):
         return fast
-    data = json.loads(text)
+    data = parse_json(text)
     if not isinstance(data, dict):
-        raise BundleImportError(f"{path.name}: not a FHIR resource or bundle")
-    return resources_from_bundle(data)
+        raise FileProblem(f"{describe_kind(data)}, not a FHIR resource or Bundle")
+    if data.get("resourceType") != "Bundle":
+        return [_with_id(check_resource(data), str(path))]
+    entries = data.get("entry")
+    if entries is not None and not isinstance(entries, list):
+        raise FileProblem(f"its Bundle.entry is {describe_kind(entries)}, not a list of entries")
+    if not entries:
+        raise FileProblem("a Bundle with no entries")
+    numbered = ((f"entry {n}", entry) for n, entry in enumerate(entries, 1))
+    usable = _usable(numbered, name, "entries", report)
+    return resources_from_bundle({**data, "entry": usable})
 
 
-def import_paths(paths: Iterable[Path]) -> list[JSON]:
+def _is_resource(value: JSON) -> bool:
+    try:
+        check_resource(value)
+    except FileProblem:
+        return False
+    return True
+
+
+def _usable(items: Iterator[tuple[str, Any]], name: str, what: str, report: Report) -> list[JSON]:
+    """The items that hold a FHIR resource: ndjson lines (text) or Bundle entries (objects)."""
+    good: list[JSON] = []
+    total, bad, first = 0, 0, ""
+    for label, item in items:
+        total += 1
+        try:
+            if what == "lines":
+                good.append(check_resource(parse_json(item)))
+            elif not isinstance(item, dict):
+                raise FileProblem(f"{describe_kind(item)}, not a Bundle entry")
+            elif "resource" not in item:
+                raise FileProblem("no resource in it")
+            else:
+                check_resource(item["resource"])
+                good.append(item)
+        except FileProblem as exc:
+            bad += 1
+            first = first or f"{label}: {exc}"
+    if not good:
+        one = "line" if what == "lines" else "entry"
+        none = f"none of its {total} {what} is" if total > 1 else f"its only {one} is not"
+        raise FileProblem(f"{none} a FHIR resource ({first})" if total else "the file is empty")
+    if bad:
+        report(f"skipped {bad} of {total} {what} in {name}: {first}")
+    return good
+
+
+def _with_id(resource: JSON, key: str) -> JSON:
+    """A stand-alone resource (its own file or an ndjson line) with a usable, stable id."""
+    rid = resource.get("id")
+    if isinstance(rid, str) and rid:
+        return {**resource, "id": _valid_id(rid)}
+    return {**resource, "id": str(uuid.uuid5(_ID_NAMESPACE, key))}
+
+
+def _files(root: Path, report: Report) -> list[tuple[Path, str]]:
+    """The import files under one path, each with the name to show for it."""
+    shown = root.name or str(root)
+    try:
+        if root.is_dir():
+            found = sorted({*root.rglob("*.json"), *root.rglob("*.ndjson")})
+            if not found:
+                report(f"skipped {shown}: no .json or .ndjson files in this folder")
+            return [(f, f.relative_to(root).as_posix()) for f in found]
+        if not root.exists():
+            report(f"skipped {shown}: no such file or folder")
+            return []
+    except OSError as exc:
+        report(f"skipped {shown}: could not be read ({exc.strerror or type(exc).__name__})")
+        return []
+    return [(root, shown)]
+
+
+def import_paths(
+    paths: Iterable[Path],
+    *,
+    problems: list[str] | None = None,
+    max_file_bytes: int | None = None,
+) -> list[JSON]:
     """Resources from bundle files and folders of them (searched recursively); a resource that
     several bundles carry identically (Synthea repeats shared Practitioners and Organizations)
     is kept once. The same id with other content in another file (test decks copy one case to
     make the next) gets a new id in that file, with that file's references rewritten, so one
-    patient's data never overwrites another's."""
+    patient's data never overwrites another's.
+
+    A file that cannot be used is reported as one sentence ("skipped <file>: <why>") in
+    ``problems`` and the rest are imported; without ``problems`` the first one raises
+    BundleImportError. Files over ``max_file_bytes`` (default: $HEALTHPREP_IMPORT_MAX_MB or
+    50 MB) are not read at all."""
+    limit = max_file_bytes_setting(max_file_bytes)
+
+    def report(sentence: str) -> None:
+        if problems is None:
+            raise BundleImportError(sentence)
+        problems.append(sentence)
+
     seen: dict[str, JSON] = {}
-    for path in paths:
-        if path.is_dir():
-            files = sorted([*path.rglob("*.json"), *path.rglob("*.ndjson")])
-        else:
-            files = [path]
-        for file in files:
-            resources = _load_file(file)
-            renames = _renames(resources, seen, file)
-            if renames:
-                resources = [_renamed(r, renames) for r in resources]
+    for root in paths:
+        for file, name in _files(Path(root), report):
+            try:
+                resources = _load_file(file, name, limit, report)
+                renames = _renames(resources, seen, file)
+                if renames:
+                    resources = [_renamed(r, renames) for r in resources]
+            except BundleImportError:
+                raise
+            except FileProblem as exc:
+                report(f"skipped {name}: {exc}")
+                continue
+            except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as exc:
+                # A shape no check above foresaw: still this file's problem, not the run's.
+                report(f"skipped {name}: its content is not usable FHIR ({type(exc).__name__})")
+                continue
             for resource in resources:
                 seen.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
     return list(seen.values())
@@ -202,15 +325,36 @@ def _renamed(resource: JSON, renames: dict[str, str]) -> JSON:
     return out
 
 
+def _nothing_imported(paths: list[Path], problems: list[str]) -> str:
+    where = ", ".join(p.name or str(p) for p in paths) or "no paths"
+    message = f"no patients could be imported from {where}"
+    if not problems:
+        return message + " (the files hold no Patient resources)"
+    first = problems[0].removeprefix("skipped ")
+    more = f"; {len(problems) - 1} more skipped" if len(problems) > 1 else ""
+    return f"{message} (skipped {first}{more})"
+
+
 class ImportedClinic:
     """A clinic source over imported bundles: their resources, and a deterministic schedule
     drawn from the living patients (imports carry no Appointments)."""
 
     def __init__(
-        self, paths: Iterable[Path], *, seed: int = 0, per_day: int = 20, tz: str = "-05:00"
+        self,
+        paths: Iterable[Path],
+        *,
+        seed: int = 0,
+        per_day: int = 20,
+        tz: str = "-05:00",
+        max_file_bytes: int | None = None,
     ) -> None:
         self._paths = list(paths)
-        loaded = import_paths(self._paths)
+        self._max_file_bytes = max_file_bytes
+        # One sentence per file (or part of one) that was left out; the caller shows them.
+        self.problems: list[str] = []
+        loaded = import_paths(self._paths, problems=self.problems, max_file_bytes=max_file_bytes)
+        if not any(r["resourceType"] == "Patient" for r in loaded):
+            raise NothingToImport(_nothing_imported(self._paths, self.problems))
         self._resources: list[JSON] | None = loaded
         self.seed = seed
         self.per_day = per_day
@@ -231,7 +375,9 @@ class ImportedClinic:
     def resources(self) -> list[JSON]:
         # Handed over once and not kept: the store holds its own compact copy, and keeping
         # tens of thousands of dicts alive would double the memory for nothing.
-        found = self._resources if self._resources is not None else import_paths(self._paths)
+        found = self._resources
+        if found is None:
+            found = import_paths(self._paths, problems=[], max_file_bytes=self._max_file_bytes)
         self._resources = None
         if not any(r["resourceType"] == "Location" for r in found):
             found.append(self._sandbox_location())

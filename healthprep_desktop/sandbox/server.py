@@ -194,6 +194,14 @@ class SandboxServer:
         self.app.injector.reset()
 
     @property
+    def import_problems(self) -> list[str]:
+        """One sentence per import file (or part of one) left out, across organizations."""
+        found: list[str] = []
+        for org in self.app.orgs.values():
+            found += getattr(org.source, "problems", None) or []
+        return found
+
+    @property
     def clock(self) -> SandboxClock:
         return self.app.clock
 

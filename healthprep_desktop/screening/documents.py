@@ -16,20 +16,25 @@ the cap gives the same text every time.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import io
 import logging
-import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from html.parser import HTMLParser
 from typing import Any, Protocol
 
-from PIL import Image, ImageSequence
+from PIL import Image
 
+from healthprep_desktop.screening.images import (
+    MAX_RENDER_SIDE,
+    BudgetSpent,
+    FrameSkipped,
+    ImageRefused,
+    PixelBudget,
+    bomb_limit,
+    megapixels,
+    open_raster,
+)
 from healthprep_desktop.screening.ocr import (
     UNAVAILABLE_WARNING,
     OcrFailed,
@@ -39,6 +44,12 @@ from healthprep_desktop.screening.ocr import (
     ocr_image,
 )
 from healthprep_desktop.screening.record import DocumentText, TextMethod
+from healthprep_desktop.screening.textformats import (
+    decode_text,
+    html_to_text,
+    read_text,
+    rtf_to_text,
+)
 
 __all__ = [
     "ExtractJob",
@@ -46,16 +57,18 @@ __all__ = [
     "OcrSettings",
     "TextCache",
     "content_hash",
+    "decode_text",
     "extract_text",
     "extract_text_job",
     "from_cache",
+    "html_to_text",
     "remember",
+    "rtf_to_text",
 ]
 
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-MAX_RENDER_SIDE = 5000  # pixels; a poster-sized "page" must not become a 1 GB bitmap
 
 
 class TextCache(Protocol):
@@ -75,6 +88,11 @@ class ExtractLimits:
     max_bytes: int = 25 * MB
     max_pages: int = 300  # PDF pages whose text layer is read
     max_chars: int = 2_000_000  # text kept per document (keyword matching stays fast)
+    # Pixels decoded per document: image frames, images inside scanned PDF pages and rendered
+    # pages all count. 400 M is twelve 600 dpi Letter scans or four 9000x9000 frames.
+    max_pixels: int = 400_000_000
+    # One decoded frame at most (a 9000x9000 colour frame is 309 MB): bounds peak memory.
+    max_frame_bytes: int = 320 * MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,16 +285,21 @@ def _extract(job: ExtractJob) -> _Outcome:
     if kind == "pdf":
         return _pdf(job.data, job.ocr, job.limits)
     if kind == "image":
-        return _image(job.data, job.ocr)
-    if kind == "html":
-        return _Outcome(html_to_text(decode_text(job.data, job.content_type)), TextMethod.HTML)
+        return _image(job.data, job.ocr, job.limits)
     if kind == "rtf":
         return _Outcome(rtf_to_text(job.data), TextMethod.RTF)
-    if kind == "plain":
-        return _Outcome(decode_text(job.data, job.content_type), TextMethod.PLAIN)
+    if kind in ("html", "plain"):
+        text, warning = read_text(job.data, job.content_type)
+        if kind == "html":
+            return _Outcome(html_to_text(text), TextMethod.HTML, warnings=_listed(warning))
+        return _Outcome(text, TextMethod.PLAIN, warnings=_listed(warning))
     declared = job.content_type.split(";")[0].strip().lower() or "unknown"
     # The content type is metadata, not content: safe to show.
     return _Outcome(warnings=[f"unsupported content type ({declared[:60]})"])
+
+
+def _listed(warning: str | None) -> list[str]:
+    return [warning] if warning else []
 
 
 # --- PDF -------------------------------------------------------------------------------------
@@ -331,7 +354,8 @@ def _pdf(data: bytes, ocr: OcrSettings, limits: ExtractLimits) -> _Outcome:
         if damaged:
             out.warnings.append(f"{damaged} damaged page(s) skipped")
         if scanned:
-            _ocr_pdf_pages(doc, scanned, texts, ocr, out)
+            budget = PixelBudget(limits.max_pixels)
+            _ocr_pdf_pages(doc, scanned, texts, ocr, budget, limits.max_frame_bytes, out)
         out.text = "\n\f".join(t.strip("\n") for t in texts)
         if out.ocr_pages:
             out.method = TextMethod.OCR
@@ -364,6 +388,7 @@ def _looks_scanned(page: Any, text: str, ocr: OcrSettings) -> bool:
     return bool(covered / area >= SCAN_COVERAGE)
 
 
+MAX_PDF_PAGE_PT = 14_400  # 200 inches: the largest page the PDF format allows
 MIN_OCR_DPI = 150  # below this tesseract misreads small print; upscale low-resolution scans
 
 
@@ -388,7 +413,13 @@ def _rect(bbox: Any) -> Any:
 
 
 def _ocr_pdf_pages(
-    doc: Any, scanned: list[int], texts: list[str], ocr: OcrSettings, out: _Outcome
+    doc: Any,
+    scanned: list[int],
+    texts: list[str],
+    ocr: OcrSettings,
+    budget: PixelBudget,
+    max_image_bytes: int,
+    out: _Outcome,
 ) -> None:
     pymupdf = _pymupdf()
     if not ocr.enabled:
@@ -397,17 +428,32 @@ def _ocr_pdf_pages(
     todo = scanned[: ocr.max_pages]
     if len(todo) < len(scanned):
         out.warnings.append(f"OCR limit: {len(todo)} of {len(scanned)} scanned pages read")
+    oversized: list[int] = []
 
     def render(number: int) -> Image.Image:
         page = doc.load_page(number)
+        # MuPDF decodes every image the page draws at full size before scaling it: check the
+        # declared sizes first, so a page claiming a 100,000-pixel-square image is skipped.
+        embedded = _check_page_images(page, number, max_image_bytes)
         longest = max(page.rect.width, page.rect.height, 1.0)
-        dpi = min(ocr.dpi, int(MAX_RENDER_SIDE * 72 / longest))
+        if longest > MAX_PDF_PAGE_PT:
+            oversized.append(number)
+        dpi = float(ocr.dpi)
         # Never upscale a scan beyond its own resolution: the extra pixels carry no detail
         # and tesseract's time grows with them (a 150 dpi fax read at 250 dpi costs 2x).
         native = _scan_dpi(page)
         if native is not None:
             dpi = min(dpi, max(native, MIN_OCR_DPI))
-        pix = page.get_pixmap(dpi=max(dpi, 36), colorspace=pymupdf.csGRAY, alpha=False)
+        # At least 36 dpi, but never past MAX_RENDER_SIDE, however large the page claims to be.
+        zoom = min(max(dpi, 36.0) / 72, MAX_RENDER_SIDE / longest)
+        width = max(1, round(page.rect.width * zoom))
+        height = max(1, round(page.rect.height * zoom))
+        budget.take(embedded + width * height)
+        matrix = pymupdf.Matrix(zoom, zoom)
+        try:
+            pix = page.get_pixmap(matrix=matrix, colorspace=pymupdf.csGRAY, alpha=False)
+        finally:
+            pymupdf.TOOLS.store_shrink(100)  # drop the decoded scan MuPDF keeps cached
         return Image.frombuffer(
             "L", (pix.width, pix.height), pix.samples, "raw", "L", pix.stride, 1
         )
@@ -415,25 +461,67 @@ def _ocr_pdf_pages(
     def ocr_page(number: int) -> str:
         return ocr_image(render(number), ocr)
 
-    for number, text in _run_ocr(todo, ocr_page, out):
+    for number, text in _run_ocr(todo, ocr_page, out, len(scanned)):
         texts[number] = text
+    if oversized:
+        first = f"page {oversized[0] + 1}" if len(oversized) == 1 else f"{len(oversized)} pages"
+        verb = "is" if len(oversized) == 1 else "are"
+        out.warnings.append(
+            f"{first} {verb} larger than the PDF format allows: read at reduced resolution"
+        )
 
 
-def _run_ocr(items: list[int], read: Callable[[int], str], out: _Outcome) -> list[tuple[int, str]]:
-    """OCR each item, counting outcomes into `out`; stops at the first 'unavailable'."""
+def _check_page_images(page: Any, number: int, max_bytes: int) -> int:
+    """Pixels of the images a page draws; FrameSkipped if one is over a limit."""
+    limit = bomb_limit()
+    total = 0
+    for info in page.get_image_info():
+        width, height = int(info.get("width", 0)), int(info.get("height", 0))
+        pixels = width * height
+        if limit is not None and pixels > limit:
+            raise FrameSkipped(
+                f"page {number + 1} holds an image too large to read "
+                f"({megapixels(pixels)}, limit {megapixels(limit)})"
+            )
+        decoded = pixels * max(1, int(info.get("colorspace", 1) or 1))
+        if decoded > max_bytes:
+            raise FrameSkipped(
+                f"page {number + 1} holds an image too large to read "
+                f"({decoded / MB:,.0f} MB decoded, limit {max_bytes / MB:,.0f} MB)"
+            )
+        total += pixels
+    return total
+
+
+def _run_ocr(
+    items: list[int], read: Callable[[int], str], out: _Outcome, of: int | None = None
+) -> list[tuple[int, str]]:
+    """OCR each item, counting outcomes into `out`; stops at 'unavailable' or a spent budget."""
     done: list[tuple[int, str]] = []
     timeouts = failures = 0
-    for item in items:
+    skipped: list[str] = []
+    for position, item in enumerate(items):
         try:
             done.append((item, read(item)))
             out.ocr_pages += 1
         except OcrUnavailable:
             out.warnings.append(UNAVAILABLE_WARNING)
             break
+        except BudgetSpent:
+            out.warnings.append(
+                f"pixel limit reached: {position} of {of or len(items)} pages decoded"
+            )
+            break
+        except FrameSkipped as exc:
+            skipped.append(str(exc))
         except OcrTimeout:
             timeouts += 1
         except OcrFailed:
             failures += 1
+    if len(skipped) == 1:
+        out.warnings.append(skipped[0])
+    elif skipped:
+        out.warnings.append(f"{len(skipped)} pages not read (too large or damaged)")
     if timeouts:
         out.warnings.append(f"OCR timed out on {timeouts} page(s)")
     if failures:
@@ -444,241 +532,34 @@ def _run_ocr(items: list[int], read: Callable[[int], str], out: _Outcome) -> lis
 # --- images ----------------------------------------------------------------------------------
 
 
-def _image(data: bytes, ocr: OcrSettings) -> _Outcome:
-    out = _Outcome(method=TextMethod.OCR)
+def _image(data: bytes, ocr: OcrSettings, limits: ExtractLimits) -> _Outcome:
+    """OCR of a raster attachment, one frame at a time (see images.py for the limits)."""
     try:
-        with warnings.catch_warnings():
-            # Big scans are legitimate; we shrink them below instead of refusing them.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            frames = [f.copy() for f in ImageSequence.Iterator(image)]
-            out.pages = len(frames)
-    except Image.DecompressionBombError:
-        return _Outcome(warnings=["image too large to read"])
-    except Exception:
-        return _Outcome(warnings=["corrupt image"])
+        raster = open_raster(data, limits.max_frame_bytes)
+    except ImageRefused as exc:
+        return _Outcome(warnings=[str(exc)])
+    out = _Outcome(method=TextMethod.OCR, pages=raster.frames)
+    total = f"over {raster.frames:,}" if raster.more_frames else f"{raster.frames}"
     if not ocr.enabled:
         out.warnings.append("OCR off: image not read")
         out.method = TextMethod.NONE
         return out
-    todo = list(range(min(len(frames), ocr.max_pages)))
-    if len(todo) < len(frames):
-        out.warnings.append(f"OCR limit: {len(todo)} of {len(frames)} pages read")
+    todo = list(range(min(raster.frames, ocr.max_pages)))
+    if len(todo) < raster.frames:
+        out.warnings.append(f"OCR limit: {len(todo)} of {total} pages read")
+    budget = PixelBudget(limits.max_pixels)
 
     def ocr_frame(number: int) -> str:
-        frame = frames[number].convert("L")
-        if max(frame.size) > MAX_RENDER_SIDE:
-            frame.thumbnail((MAX_RENDER_SIDE, MAX_RENDER_SIDE))
-        return ocr_image(frame, ocr)
+        try:
+            page = raster.page(number, budget)
+        except (FrameSkipped, BudgetSpent):
+            raise
+        except Exception:  # a damaged frame: the others may still be fine
+            raise FrameSkipped(f"page {number + 1} is damaged") from None
+        return ocr_image(page, ocr)
 
-    done = _run_ocr(todo, ocr_frame, out)
+    done = _run_ocr(todo, ocr_frame, out, raster.frames)
     out.text = "\n\f".join(text.strip("\n") for _, text in done)
     if not done:
         out.method = TextMethod.NONE
     return out
-
-
-# --- text decoding ---------------------------------------------------------------------------
-
-_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-
-
-def _declared_charset(content_type: str, head: bytes) -> str | None:
-    for source in (content_type.encode("latin-1", "replace"), head):
-        m = _CHARSET.search(source)
-        if m:
-            name = m.group(1).decode("ascii")
-            try:
-                return codecs.lookup(name).name
-            except LookupError:
-                continue
-    return None
-
-
-def decode_text(data: bytes, content_type: str = "") -> str:
-    """Bytes to text: BOM, then a declared charset, then UTF-8, Windows-1252, Latin-1."""
-    for bom, encoding in (
-        (codecs.BOM_UTF32_LE, "utf-32"),
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
-    # UTF-16 without a BOM: ASCII text leaves every other byte zero.
-    sample = data[:2000]
-    if len(sample) >= 4 and sample.count(0) > len(sample) // 4:
-        odd_zeros = sample[1::2].count(0)
-        even_zeros = sample[0::2].count(0)
-        return data.decode("utf-16-le" if odd_zeros > even_zeros else "utf-16-be", "replace")
-    declared = _declared_charset(content_type, data[:2048])
-    candidates = [declared] if declared else []
-    candidates += ["utf-8", "cp1252"]
-    for encoding in candidates:
-        try:
-            return data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return data.decode("latin-1")
-
-
-# --- HTML ------------------------------------------------------------------------------------
-
-_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
-_BLOCK_TAGS = frozenset(
-    {
-        *("p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article", "header"),
-        *("footer", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "hr", "title"),
-        *("dt", "dd", "paragraph", "item", "list", "caption", "component", "content"),
-    }
-)
-_CELL_TAGS = frozenset({"td", "th"})
-
-
-class _HtmlText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_TAGS:
-            self.skipping += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-        elif tag in _CELL_TAGS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-_BLANK_RUNS = re.compile(r"[ \t\r\f\v]*\n[ \t\r\f\v\n]*")
-_SPACE_RUNS = re.compile(r"[ \t\r\f\v\u00a0]+")
-
-
-def html_to_text(markup: str) -> str:
-    """Visible text of an HTML or XML document: no tags, scripts or styles; entities decoded."""
-    parser = _HtmlText()
-    parser.feed(markup)
-    parser.close()
-    text = _SPACE_RUNS.sub(" ", "".join(parser.parts))
-    return _BLANK_RUNS.sub("\n", text).strip()
-
-
-# --- RTF -------------------------------------------------------------------------------------
-
-_RTF_TOKEN = re.compile(
-    r"\\([a-z]{1,32})(-?\d{1,10})?[ ]?|\\'([0-9a-fA-F]{2})|\\([^a-z])|([{}])|[\r\n]+|(.)",
-    re.DOTALL,  # control words are lower case (RTF spec), so \parBrace reads as \par + "Brace"
-)
-# Groups whose content is not document text.
-_RTF_DESTINATIONS = frozenset(
-    {
-        *("fonttbl", "colortbl", "stylesheet", "info", "pict", "object", "header", "footer"),
-        *("headerl", "headerr", "headerf", "footerl", "footerr", "footerf", "themedata"),
-        *("colorschememapping", "latentstyles", "datastore", "xmlnstbl", "listtable"),
-        *("listoverridetable", "rsidtbl", "generator", "filetbl", "revtbl", "fldinst"),
-        *("author", "operator", "title", "subject", "keywords", "comment", "doccomm"),
-        *("bkmkstart", "bkmkend", "field_inst", "shppict", "nonshppict", "private"),
-    }
-)
-_RTF_SPECIAL = {
-    "par": "\n",
-    "sect": "\n\n",
-    "page": "\n\n",
-    "line": "\n",
-    "row": "\n",
-    "cell": " ",
-    "tab": "\t",
-    "emdash": "\u2014",
-    "endash": "\u2013",
-    "bullet": "\u2022",
-    "lquote": "\u2018",
-    "rquote": "\u2019",
-    "ldblquote": "\u201c",
-    "rdblquote": "\u201d",
-    "emspace": " ",
-    "enspace": " ",
-}
-_ANSICPG = re.compile(rb"\\ansicpg(\d+)")
-
-
-def rtf_to_text(data: bytes) -> str:
-    """Plain text of an RTF document: a small stripper for control words and groups."""
-    m = _ANSICPG.search(data[:4096])
-    codepage = f"cp{int(m.group(1))}" if m else "cp1252"
-    try:
-        codecs.lookup(codepage)
-    except LookupError:
-        codepage = "cp1252"
-    source = data.decode("latin-1")  # RTF is 7-bit; \'hh escapes carry the 8-bit bytes
-    stack: list[tuple[int, bool]] = []
-    ignorable = False
-    uc_skip = 1  # characters that follow \uN as its fallback, to be skipped
-    skip = 0
-    out: list[str] = []
-    pending: bytearray = bytearray()  # \'hh bytes decoded together (multi-byte codepages)
-
-    def flush() -> None:
-        if pending:
-            out.append(pending.decode(codepage, errors="replace"))
-            pending.clear()
-
-    for word, arg, hexcode, symbol, brace, char in _RTF_TOKEN.findall(source):
-        if hexcode:
-            if skip:
-                skip -= 1
-            elif not ignorable:
-                pending.append(int(hexcode, 16))
-            continue
-        flush()
-        if brace:
-            skip = 0
-            if brace == "{":
-                stack.append((uc_skip, ignorable))
-            elif stack:
-                uc_skip, ignorable = stack.pop()
-        elif symbol:
-            skip = 0
-            if symbol == "*":
-                ignorable = True
-            elif ignorable:
-                pass
-            elif symbol in "\\{}":
-                out.append(symbol)
-            elif symbol == "~":
-                out.append("\u00a0")
-            elif symbol == "_":
-                out.append("-")
-        elif word:
-            skip = 0
-            lowered = word.lower()
-            if lowered in _RTF_DESTINATIONS:
-                ignorable = True
-            elif ignorable:
-                pass
-            elif lowered in _RTF_SPECIAL:
-                out.append(_RTF_SPECIAL[lowered])
-            elif lowered == "uc" and arg:
-                uc_skip = int(arg)
-            elif lowered == "u" and arg:
-                code = int(arg)
-                out.append(chr(code + 0x10000 if code < 0 else code))
-                skip = uc_skip
-        elif char:
-            if skip:
-                skip -= 1
-            elif not ignorable:
-                out.append(char)
-    flush()
-    text = _SPACE_RUNS.sub(" ", "".join(out))
-    return _BLANK_RUNS.sub("\n", text).strip()

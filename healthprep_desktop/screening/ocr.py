@@ -5,21 +5,26 @@ pool. Tesseract is found in this order: ``$HEALTHPREP_TESSERACT`` (the binary, o
 holding it), a ``tesseract`` folder next to the frozen executable (what the installers ship),
 the usual Windows install folder, then ``PATH``.
 
-OpenMP inside tesseract spins up one thread per core and, on a loaded machine, makes a page take
-6-7 s instead of about 1 s; ``OMP_THREAD_LIMIT=1`` in the subprocess environment prevents that.
-pytesseract starts tesseract with the inherited ``os.environ``, so the limit is set there (only
-when the user has not chosen a value).
+No temp files: the page goes to ``tesseract stdin stdout`` as PNG bytes on a pipe and the text
+comes back on another, so no page image or text of a patient's document is ever written to the
+system temp folder (pytesseract wrote both there, 0644, and left them behind when killed).
+
+The child gets a copy of the environment without ``HEALTHPREP_*`` variables (they may hold
+secrets), with ``OMP_THREAD_LIMIT=1`` unless the user chose a value: OpenMP inside tesseract spins
+up one thread per core and, on a loaded machine, makes a page take 6-7 s instead of about 1 s.
+``os.environ`` itself is left alone.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytesseract
 from PIL import Image
 
 TESSERACT_ENV = "HEALTHPREP_TESSERACT"
@@ -82,12 +87,27 @@ def find_tesseract(explicit: str | None = None) -> str | None:
     return shutil.which("tesseract")
 
 
-def _prepare_environment(binary: str) -> None:
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+_APP_PREFIX = "HEALTHPREP_"  # variables that may carry secrets: not for children
+_MODES = ("1", "L", "RGB")  # what tesseract reads from PNG as is; others are converted to L
+
+
+def tesseract_environment(binary: str) -> dict[str, str]:
+    """The child's environment: ours minus HEALTHPREP_* variables, plus tesseract's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_APP_PREFIX)}
+    env.setdefault("OMP_THREAD_LIMIT", "1")
     # A bundled tesseract keeps its language data beside it; a system one knows its own.
     tessdata = Path(binary).resolve().parent / "tessdata"
     if tessdata.is_dir():
-        os.environ.setdefault("TESSDATA_PREFIX", str(tessdata))
+        env.setdefault("TESSDATA_PREFIX", str(tessdata))
+    return env
+
+
+def _png(image: Image.Image) -> bytes:
+    if image.mode not in _MODES:
+        image = image.convert("L")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)  # speed over size: it only crosses a pipe
+    return buffer.getvalue()
 
 
 def ocr_image(image: Image.Image, settings: OcrSettings) -> str:
@@ -95,21 +115,24 @@ def ocr_image(image: Image.Image, settings: OcrSettings) -> str:
     binary = find_tesseract(settings.tesseract_cmd)
     if binary is None:
         raise OcrUnavailable(UNAVAILABLE_WARNING)
-    _prepare_environment(binary)
-    # pytesseract keeps the binary in a module global; each worker process sets its own.
-    pytesseract.pytesseract.tesseract_cmd = binary
+    command = [binary, "stdin", "stdout", "-l", settings.language]
+    creationflags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console flash on Windows
     try:
-        text: str = pytesseract.image_to_string(
-            image, lang=settings.language, timeout=settings.page_timeout_s
+        done = subprocess.run(
+            command,
+            input=_png(image),
+            capture_output=True,  # stderr holds tesseract's chatter: read, never passed on
+            timeout=settings.page_timeout_s,
+            env=tesseract_environment(binary),
+            check=False,
+            creationflags=creationflags,
         )
-    except pytesseract.TesseractNotFoundError as exc:
+    except subprocess.TimeoutExpired as exc:  # run() has killed and reaped the child
+        raise OcrTimeout("OCR timed out") from exc
+    except (FileNotFoundError, PermissionError) as exc:
         raise OcrUnavailable(UNAVAILABLE_WARNING) from exc
-    except RuntimeError as exc:
-        # pytesseract signals its timeout as a bare RuntimeError("Tesseract process timeout");
-        # TesseractError (a RuntimeError too) carries tesseract's stderr, which we do not pass on.
-        if not isinstance(exc, pytesseract.TesseractError) and "timeout" in str(exc).lower():
-            raise OcrTimeout("OCR timed out") from exc
-        raise OcrFailed("OCR failed") from exc
     except OSError as exc:
         raise OcrFailed("OCR failed") from exc
-    return text
+    if done.returncode != 0:
+        raise OcrFailed("OCR failed")
+    return done.stdout.decode("utf-8", errors="replace")

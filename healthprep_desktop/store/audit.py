@@ -7,9 +7,10 @@ Each entry's hash is SHA-256 over the previous entry's hash and a canonical seri
 entry that includes its sequence number (so moving an entry changes its hash). The chain's head
 (last sequence number and hash) is kept in its own row, updated in the same transaction, so
 deleting entries at the tail is caught too. ``verify()`` walks the chain and names the first
-broken link. This is tamper-evidence, not tamper-proofing: someone holding the database key could
-rewrite the whole chain and head; record the head hash that ``audit verify`` prints elsewhere to
-anchor it.
+broken link. Someone holding the database key could rewrite the whole chain and head, so the head
+is also anchored outside the database (``audit_anchor``: an append-only 0600 file beside it) and
+``verify()`` checks every anchored head. This is tamper-evidence, not tamper-proofing: record the
+head hash that ``audit verify`` and ``audit export`` print somewhere else as well.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from healthprep_desktop.store import clock
+from healthprep_desktop.store.audit_anchor import Anchor, AnchorFile, AnchorRead
 from healthprep_desktop.store.database import Database
 
 GENESIS_HASH = "0" * 64
@@ -151,11 +153,18 @@ class ChainVerification:
     head_hash: str
     broken_seq: int | None = None  # the first broken link
     reason: str | None = None
+    anchored_seq: int | None = None  # the newest head anchored outside the database
+    anchor_file: str | None = None  # None: this store keeps no anchor (an ephemeral one)
 
     def summary(self) -> str:
-        if self.ok:
-            return f"Audit trail intact: {self.entries} entries, head {self.head_hash}"
-        return f"Audit trail broken at entry #{self.broken_seq}: {self.reason}"
+        if not self.ok:
+            return f"Audit trail broken at entry #{self.broken_seq}: {self.reason}"
+        text = f"Audit trail intact: {self.entries} entries, head {self.head_hash}"
+        if self.anchor_file is None:
+            return text
+        if self.anchored_seq:
+            return f"{text}; anchored outside the database up to entry #{self.anchored_seq}"
+        return f"{text}; not yet anchored outside the database"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +186,10 @@ _COLUMNS = (
 class AuditLog:
     """Append and read the trail. Thread-safe through the database lock."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, anchor: AnchorFile | None = None) -> None:
         self._db = db
         self._os_user = _os_user()
+        self.anchor = anchor
 
     def append(self, event: AuditEvent) -> AuditEntry:
         return self.append_many([event])[0]
@@ -188,6 +198,9 @@ class AuditLog:
         """Append in one transaction: the head is read and moved once."""
         entries: list[AuditEntry] = []
         with self._db.transaction():
+            # Only the outermost transaction commits; an enclosing one may still roll back, so
+            # its head is anchored later (next commit or close), never before it is durable.
+            outermost = self._db.transaction_depth == 1
             head = self._db.query_one("SELECT seq, hash FROM audit_head WHERE id = 1")
             seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
             rows: list[tuple[Any, ...]] = []
@@ -205,7 +218,26 @@ class AuditLog:
                 "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
                 (seq, prev),
             )
+        if self.anchor is not None:
+            with self._db.lock:
+                if outermost:
+                    self.anchor.committed(seq, prev)
+                else:
+                    self.anchor.unanchored = True
         return entries
+
+    def head(self) -> tuple[int, str]:
+        """The committed head: (last sequence number, its hash); (0, GENESIS_HASH) when empty."""
+        row = self._db.query_one("SELECT seq, hash FROM audit_head WHERE id = 1")
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+    def flush_anchor(self) -> None:
+        """Anchor the head now if commits since the last anchor are not yet anchored (close)."""
+        if self.anchor is None:
+            return
+        with self._db.lock:
+            if self.anchor.unanchored and self._db.transaction_depth == 0:
+                self.anchor.write(*self.head())
 
     def entries(self, where: AuditFilter | None = None) -> list[AuditEntry]:
         clause, params = _filter_sql(where or AuditFilter())
@@ -222,35 +254,26 @@ class AuditLog:
         """Walk the chain from the first entry; report the first broken link."""
         expected_seq, prev = 1, GENESIS_HASH
         # One transaction for the walk: no append (from any process) lands between the entries
-        # and the head.
+        # and the head. The anchor file is read inside it too, so every anchored head it lists
+        # belongs to a committed transaction this walk sees.
         with self._db.transaction():
+            read = self.anchor.read() if self.anchor is not None else AnchorRead([])
+            anchors = _AnchorCheck(read.anchors)
             head = self._db.query_one("SELECT seq, hash FROM audit_head WHERE id = 1")
             cursor = self._db.execute(f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq")  # noqa: S608 (fixed columns)
             for row in cursor:
                 entry = _from_row(row)
-                broken = _check_link(entry, expected_seq, prev)
+                broken = _check_link(entry, expected_seq, prev) or anchors.check(entry)
                 if broken is not None:
                     return ChainVerification(False, expected_seq - 1, prev, *broken)
                 expected_seq, prev = entry.seq + 1, entry.hash
         count = expected_seq - 1
-        if head is None:
-            if count:
-                return ChainVerification(False, count, prev, count, "the chain's head is missing")
-            return ChainVerification(True, 0, prev)
-        head_seq, head_hash = int(head[0]), str(head[1])
-        if head_seq > count:
-            return ChainVerification(
-                False,
-                count,
-                prev,
-                count + 1,
-                f"entries #{count + 1} to #{head_seq} are missing (deleted from the end)",
-            )
-        if head_seq != count or head_hash != prev:
-            return ChainVerification(
-                False, count, prev, count, "the chain's head does not match the last entry"
-            )
-        return ChainVerification(True, count, prev)
+        file = str(self.anchor.path) if self.anchor is not None else None
+        verdict = _head_problem(head, count, prev) or _anchor_problem(read, anchors, count, file)
+        if verdict is not None:
+            return ChainVerification(False, count, prev, *verdict)
+        anchored = read.anchors[-1].seq if read.anchors else None
+        return ChainVerification(True, count, prev, anchored_seq=anchored, anchor_file=file)
 
     def _build(self, seq: int, prev: str, event: AuditEvent) -> AuditEntry:
         at = clock.now_text()
@@ -297,6 +320,65 @@ def _check_link(entry: AuditEntry, expected_seq: int, prev: str) -> tuple[int, s
         return entry.seq, "entry does not link to the previous entry (deleted or reordered)"
     if entry_hash(entry.prev_hash, entry.canonical_bytes()) != entry.hash:
         return entry.seq, "entry's content does not match its hash (edited or moved)"
+    return None
+
+
+class _AnchorCheck:
+    """Compares the chain, as it is walked, with the heads anchored outside the database."""
+
+    def __init__(self, anchors: list[Anchor]) -> None:
+        self._anchors = anchors
+        self._next = 0
+        self.last_good = 0  # the newest anchored entry that still matched
+
+    def check(self, entry: AuditEntry) -> tuple[int, str] | None:
+        while self._next < len(self._anchors) and self._anchors[self._next].seq <= entry.seq:
+            anchor = self._anchors[self._next]
+            self._next += 1
+            if anchor.seq != entry.seq:
+                continue  # unreachable: every seq up to this entry was walked
+            if anchor.hash != entry.hash:
+                first = self.last_good + 1
+                span = f"#{first}" if first == entry.seq else f"#{first} to #{entry.seq}"
+                return first, (
+                    f"entries {span} were rewritten: entry #{entry.seq} no longer has the hash "
+                    f"anchored outside the database at {anchor.at}"
+                )
+            self.last_good = entry.seq
+        return None
+
+    def beyond(self, count: int) -> Anchor | None:
+        later = [a for a in self._anchors if a.seq > count]
+        return later[-1] if later else None
+
+
+def _head_problem(head: Any, count: int, prev: str) -> tuple[int, str] | None:
+    if head is None:
+        return (count, "the chain's head is missing") if count else None
+    head_seq, head_hash = int(head[0]), str(head[1])
+    if head_seq > count:
+        return count + 1, f"entries #{count + 1} to #{head_seq} are missing (deleted from the end)"
+    if head_seq != count or head_hash != prev:
+        return count, "the chain's head does not match the last entry"
+    return None
+
+
+def _anchor_problem(
+    read: AnchorRead, anchors: _AnchorCheck, count: int, file: str | None
+) -> tuple[int, str] | None:
+    if read.unreadable_line is not None:
+        return count, f"the audit anchor file {file} is damaged at line {read.unreadable_line}"
+    if read.conflict is not None:
+        return read.conflict.seq, (
+            f"the audit anchor file {file} names two different hashes for entry "
+            f"#{read.conflict.seq}: the trail was rolled back and rewritten"
+        )
+    last = anchors.beyond(count)
+    if last is not None:
+        return count + 1, (
+            f"entries #{count + 1} to #{last.seq} are missing (deleted from the end): the trail "
+            f"reached #{last.seq} at {last.at}, as anchored outside the database"
+        )
     return None
 
 

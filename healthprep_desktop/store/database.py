@@ -65,6 +65,11 @@ class Database:
     def key_is_passphrase(self) -> bool:
         return self._key_is_passphrase
 
+    @property
+    def transaction_depth(self) -> int:
+        """How deeply transaction() calls nest (0: none); meaningful to the lock's holder."""
+        return self._depth
+
     def close(self) -> None:
         with self.lock:
             self._connection.close()

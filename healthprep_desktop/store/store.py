@@ -22,6 +22,7 @@ from types import TracebackType
 from healthprep_desktop import paths
 from healthprep_desktop.store import clock, keys, schema
 from healthprep_desktop.store.audit import AuditAction, AuditEvent, AuditLog, Outcome
+from healthprep_desktop.store.audit_anchor import AnchorFile, anchor_path, retire_stale
 from healthprep_desktop.store.database import Database
 from healthprep_desktop.store.errors import (
     KeyringUnavailableError,
@@ -35,9 +36,10 @@ from healthprep_desktop.store.tenant import Tenant, TenantScope
 
 
 class Store:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, anchored: bool = True) -> None:
         self._db = db
-        self.audit = AuditLog(db)
+        # The audit head is anchored in a file beside the database (not for throwaway stores).
+        self.audit = AuditLog(db, AnchorFile(anchor_path(db.path)) if anchored else None)
         self.app_settings = AppSettingValues(db)
 
     @classmethod
@@ -58,6 +60,8 @@ class Store:
         exists = path.exists() and path.stat().st_size > 0
         if not exists and not create:
             raise StoreNotFoundError(str(path))
+        if not exists and create:
+            retire_stale(anchor_path(path))  # a deleted database's anchors are not this one's
         if passphrase is not None:
             key = DatabaseKey.passphrase(passphrase)
         elif exists:
@@ -91,7 +95,7 @@ class Store:
         except BaseException:
             db.close()
             raise
-        return cls(db)
+        return cls(db, anchored=False)
 
     @property
     def path(self) -> Path:
@@ -106,6 +110,8 @@ class Store:
         return self._db.key_is_passphrase
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):  # never let the anchor keep the database open
+            self.audit.flush_anchor()
         self._db.close()
 
     @contextlib.contextmanager

@@ -48,8 +48,9 @@ class TenantScope:
             return ScopedTable(db, spec, tenant.id)
 
         connections = table(schema.CONNECTIONS)
-        self.connections = ConnectionRepository(connections)
-        self.secrets = SecretRepository(table(schema.SECRETS), connections)
+        secrets = table(schema.SECRETS)
+        self.connections = ConnectionRepository(connections, secrets=secrets, audit=self.audit)
+        self.secrets = SecretRepository(secrets, connections)
         self.jobs = JobRepository(table(schema.JOBS), table(schema.JOB_PATIENTS))
         self.sheets = SheetRepository(table(schema.SHEETS))
         self.text_cache = TextCacheRepository(table(schema.TEXT_CACHE))

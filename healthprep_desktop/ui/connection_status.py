@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from healthprep_desktop.fhir.status import ConnectionStatus
@@ -67,6 +67,7 @@ class ConnectionBanner(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # may carry the EHR's own words
         self.label.setWordWrap(True)
         layout.addWidget(self.label, 1)
         self.button = QPushButton("&Reconnect")

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_menus()
         self.connection_label = QLabel()
+        self.connection_label.setTextFormat(Qt.TextFormat.PlainText)  # may carry EHR text
         self.connection_label.setObjectName("connectionIndicator")
         self.statusBar().addPermanentWidget(self.connection_label)
 

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -26,10 +24,7 @@ from healthprep_desktop.fhir.discovery import Capabilities
 from healthprep_desktop.fhir.errors import (
     AuthError,
     FhirError,
-    FhirHttpError,
     FhirTransportError,
-    Forbidden,
-    NotFound,
     RateLimited,
     ReauthenticationRequired,
     ServerError,
@@ -40,23 +35,29 @@ from healthprep_desktop.fhir.presets import preset_for
 from healthprep_desktop.fhir.record import FetchResult, RawDocument, fetch_patient_record
 from healthprep_desktop.fhir.schedule import ScheduledVisit, fetch_schedule, unique_patients
 from healthprep_desktop.fhir.session import FhirConnection
-from healthprep_desktop.fhir.store_adapters import StoreAudit, StoreLedger
-from healthprep_desktop.fhir.writeback import PrepSheetDocument, write_back
+from healthprep_desktop.fhir.store_adapters import StoreAudit
+from healthprep_desktop.fhir.writeback import PrepSheetDocument, WritebackResult, write_back
 from healthprep_desktop.screening.documents import (
     ExtractJob,
-    OcrSettings,
     extract_text_job,
     from_cache,
     remember,
 )
-from healthprep_desktop.screening.library import default_library_path
 from healthprep_desktop.screening.record import DocumentText, PatientRecord, TextMethod
-from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs
+from healthprep_desktop.screening.sheet_model import Appointment
 from healthprep_desktop.settings import (
     Settings,
 )
 from healthprep_desktop.store import AuditAction, JobState, Outcome, Store, TenantScope
 from healthprep_desktop.store import PatientState as StoredState
+from healthprep_desktop.store.repos.ledger import ClaimOwner
+from healthprep_desktop.workers.batch_support import (
+    BatchSummary,
+    RunContext,
+    failure_reason,
+    summary_to_json,
+    visit_json,
+)
 from healthprep_desktop.workers.chart import (
     document_from_prior,
     drop_own_documents,
@@ -80,7 +81,19 @@ from healthprep_desktop.workers.job_steps import (
     commit_patient,
     dismissed_pairs,
     job_options,
+    open_job,
+    pending_writebacks,
+    refuse_if_busy,
     user_entries,
+)
+from healthprep_desktop.workers.writeback_step import (
+    WRITEBACK_KEY,
+    OwnedLedger,
+    WritebackState,
+    WritebackStep,
+    ehr_user,
+    mark,
+    sign_in_notice,
 )
 
 log = logging.getLogger(__name__)
@@ -89,51 +102,13 @@ SHEET_FORMAT = 1  # the layout of a stored sheet's results envelope
 MAX_ATTEMPTS = 3  # per patient, for transient failures (the client already retried each request)
 RETRY_PAUSE = 1.0  # seconds, doubled per attempt
 SINCE_SKEW = timedelta(minutes=5)  # clocks differ: ask for a little more than strictly changed
+LEASE_RENEW = 20.0  # seconds between renewals of the job's lease (store.repos.jobs.JOB_LEASE)
 EVENT_CHUNK = 50  # events emitted back to back before yielding to the event loop
 _TRANSIENT = (FhirTransportError, ServerError, RateLimited, BrokenProcessPool, TimeoutError)
 
 
 class AuthorizationLost(Exception):
     """Raised inside a worker when the connection needs a new sign-in."""
-
-
-@dataclass
-class BatchSummary:
-    job_id: int
-    clinic_day: date
-    total: int = 0
-    done: int = 0
-    failed: int = 0
-    skipped: int = 0
-    phase: JobPhase = JobPhase.STARTING
-    failures: dict[str, str] = field(default_factory=dict)  # patient id -> readable reason
-    requests: int = 0
-    seconds: float = 0.0
-    sheet_ids: dict[str, int] = field(default_factory=dict)  # patient id -> stored sheet
-    written_back: int = 0
-
-    @property
-    def complete(self) -> bool:
-        return self.phase is JobPhase.FINISHED and self.failed == 0
-
-
-def _reason(exc: BaseException) -> str:
-    """A readable failure reason without PHI: our own errors carry no resource content."""
-    if isinstance(exc, NotFound):
-        return "the EHR has no such patient (404)"
-    if isinstance(exc, Forbidden):
-        return "the EHR refused access to this chart (403): check the connection's scopes"
-    if isinstance(exc, RateLimited):
-        return "the EHR kept answering 'too many requests' (429)"
-    if isinstance(exc, ServerError):
-        return f"the EHR had a server error ({exc})"
-    if isinstance(exc, FhirTransportError):
-        return f"network error talking to the EHR ({exc})"
-    if isinstance(exc, FhirHttpError | FhirError):
-        return str(exc)[:300]
-    if isinstance(exc, BrokenProcessPool):
-        return "a background worker process died while preparing this patient"
-    return f"internal error ({type(exc).__name__}); see the log"
 
 
 class BatchJob:
@@ -177,6 +152,12 @@ class BatchJob:
         self._summary: BatchSummary | None = None
         self._practitioners: dict[str, str] = {}
         self._capabilities: Capabilities | None = None
+        # This run's identity in the store: it owns the job while it runs, and its write-back
+        # claims; another process settles them only once this one is dead or its lease expired.
+        self.owner = ClaimOwner.new()
+        self._user: str | None = None
+        self._step: WritebackStep | None = None
+        self._owns_job = False
 
     # --- control (safe to call from the UI at any time) ----------------------------------------
 
@@ -251,6 +232,10 @@ class BatchJob:
             await self._run_patients(scope, patients, params)
             await warming
         finally:
+            if self._owns_job and self.job_id is not None:
+                with contextlib.suppress(Exception):
+                    scope_now = await self._db.call(self.store.tenant, self._tenant_id())
+                    await self._db.call(scope_now.jobs.let_go, self.job_id, self.owner)
             if not warming.done():
                 warming.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -262,6 +247,10 @@ class BatchJob:
         summary.seconds = time.monotonic() - started
         return summary
 
+    def _tenant_id(self) -> str:
+        assert self.spec is not None
+        return self.spec.tenant_id
+
     async def _prepare_job(self) -> tuple[TenantScope, list[str], dict[str, Any]]:
         db = self._db
         if self.job_id is None:
@@ -272,20 +261,26 @@ class BatchJob:
             clinic_day = spec.clinic_date or spec.as_of or today
             self._tracker = ProgressTracker(job_id="new")
             self._summary = BatchSummary(job_id=0, clinic_day=clinic_day)
+            # Refuse before reading the schedule; open_job checks again, atomically.
+            await db.call(refuse_if_busy, scope, self.connection_id, clinic_day, self.owner)
             self._set_phase(JobPhase.SCHEDULE, "reading the schedule")
             visits, patient_ids = await self._resolve_patients(spec)
             params: dict[str, Any] = {
                 "spec": spec.to_json(),
                 "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "visits": {v.patient_id: _visit_json(v) for v in visits},
+                "visits": {v.patient_id: visit_json(v) for v in visits},
             }
             job = await db.call(
-                scope.jobs.create,
+                open_job,
+                self.store,
+                scope,
                 clinic_day,
+                self.owner,
                 connection_id=self.connection_id,
                 params=params,
                 patient_ids=patient_ids,
             )
+            self._owns_job = True
             self.job_id = job.id
         else:
             tenant_id = self.spec.tenant_id if self.spec else None
@@ -295,7 +290,9 @@ class BatchJob:
             found = await db.call(scope.jobs.get, self.job_id)
             if found is None:
                 raise ValueError(f"there is no job {self.job_id} in this clinic")
-            job = found
+            job = await db.call(open_job, self.store, scope, found.clinic_day, self.owner,
+                                job_id=found.id)  # fmt: skip
+            self._owns_job = True
             params = job.params
             self.spec = JobSpec.from_json(params["spec"])
             if self.connection_id is None:
@@ -312,7 +309,6 @@ class BatchJob:
             self._patient(p.patient_id, PatientState.DONE)
             if n % EVENT_CHUNK == 0:
                 await asyncio.sleep(0)  # a listener may redraw per event: let the loop breathe
-        await db.call(scope.jobs.set_state, job.id, JobState.RUNNING)
         return scope, [p.patient_id for p in stored if p.state is not StoredState.DONE], params
 
     async def _resolve_patients(self, spec: JobSpec) -> tuple[list[ScheduledVisit], list[str]]:
@@ -346,6 +342,14 @@ class BatchJob:
         concurrency = self._concurrency or configured or self._default_concurrency()
         with contextlib.suppress(FhirError):
             self._capabilities = await self.connection.capabilities()
+        assert self.spec is not None
+        self._user = ehr_user(self.connection)
+        if self.spec.write_back:
+            notice = sign_in_notice(self.connection)
+            if notice is not None:
+                self._summary.notices.append(notice)
+                log.warning("%s", notice)
+            self._step = WritebackStep(scope, self._db, self.job_id, self._user, notice)
         queue: asyncio.Queue[str] = asyncio.Queue()
         # Every patient starts pending: the first progress event (with the total) says so; one
         # event per patient here would make a window redraw hundreds of rows in one go.
@@ -353,7 +357,9 @@ class BatchJob:
             queue.put_nowait(pid)
         tracker.start()
         self._set_phase(JobPhase.PATIENTS)
-        context = _RunContext(scope=scope, params=params, options=options)
+        context = RunContext(scope=scope, params=params, options=options)
+        if self._step is not None:
+            await self._post_stored(context)
 
         async def worker() -> None:
             while not self._cancelled:
@@ -389,10 +395,33 @@ class BatchJob:
                 await ticker
             await self._finish_job(scope)
 
+    async def _post_stored(self, ctx: RunContext) -> None:
+        """Sheets a stopped run stored but did not post (or failed to): post them now."""
+        assert self.job_id is not None
+        scope = ctx.scope
+        for pid, sheet_id in await self._db.call(pending_writebacks, scope, self.job_id):
+            if self._cancelled:
+                return
+            sheet = await self._db.call(scope.sheets.get, sheet_id)
+            if sheet is None or not isinstance(sheet.info.results, dict):
+                continue
+            envelope = sheet.info.results
+            try:
+                await self._post(
+                    ctx, pid, sheet_id, envelope.get("text"), sheet.pdf, envelope["hashes"]
+                )
+            except (ReauthenticationRequired, Unauthorized, AuthError):
+                return  # stays pending: the next run posts it
+
     async def _tick(self) -> None:
+        renewed = time.monotonic()
         while True:
             await asyncio.sleep(1.0)
             self._progress()
+            if self.job_id is not None and time.monotonic() - renewed > LEASE_RENEW:
+                renewed = time.monotonic()
+                scope = await self._db.call(self.store.tenant, self._tenant_id())
+                await self._db.call(scope.jobs.renew, self.job_id, self.owner)
 
     async def _lose_authorization(self, scope: TenantScope, patient_id: str) -> None:
         if self._authorized.is_set():
@@ -403,6 +432,7 @@ class BatchJob:
                 AuditAction.REFRESH_FAILURE,
                 outcome=Outcome.FAILURE,
                 detail="batch paused: connection needs a new sign-in",
+                ehr_user=self._user,
             )
         self._patient(patient_id, PatientState.PENDING, reason="waiting for reconnect")
         if self._reconnect_timeout is not None:
@@ -434,7 +464,7 @@ class BatchJob:
 
     # --- one patient -------------------------------------------------------------------------
 
-    async def _one_patient(self, ctx: _RunContext, patient_id: str) -> None:
+    async def _one_patient(self, ctx: RunContext, patient_id: str) -> None:
         assert self.job_id is not None and self._tracker is not None and self._summary is not None
         scope, db = ctx.scope, self._db
         await db.call(scope.jobs.start_patient, self.job_id, patient_id)
@@ -482,7 +512,7 @@ class BatchJob:
             self._patient(patient_id, state, summary=summary)
             self._progress()
             return
-        reason = _reason(last_error) if last_error else "unknown failure"
+        reason = failure_reason(last_error) if last_error else "unknown failure"
         await db.call(
             scope.jobs.finish_patient, self.job_id, patient_id, StoredState.FAILED, reason=reason
         )
@@ -492,6 +522,7 @@ class BatchJob:
             patient_id=patient_id,
             outcome=Outcome.FAILURE,
             detail=f"job {self.job_id}: {type(last_error).__name__}",
+            ehr_user=self._user,
         )
         self._tracker.failed += 1
         self._tracker.finished_one()
@@ -501,7 +532,7 @@ class BatchJob:
         self._progress()
 
     async def _prepare(
-        self, ctx: _RunContext, patient_id: str
+        self, ctx: RunContext, patient_id: str
     ) -> tuple[PatientState, dict[str, str], dict[str, int]]:
         assert self.job_id is not None and self.spec is not None and self._cpu is not None
         scope, db, spec = ctx.scope, self._db, self.spec
@@ -537,6 +568,7 @@ class BatchJob:
             patient_id=patient_id,
             detail=f"job {self.job_id}: {fetched.report.resources} resources, "
             f"{fetched.report.requests} requests ({fetched.report.strategy})",
+            ehr_user=self._user,
         )
 
         # 2. Document text: the cache first, the process pool for the rest.
@@ -590,8 +622,8 @@ class BatchJob:
                 if self._summary is not None:
                     self._summary.sheet_ids[patient_id] = latest.info.id
                 if spec.write_back:
-                    await self._write_back(
-                        ctx, patient_id, envelope.get("text"), latest.pdf, hashes
+                    await self._post(
+                        ctx, patient_id, latest.info.id, envelope.get("text"), latest.pdf, hashes
                     )
                 return PatientState.SKIPPED, hashes, dict(envelope.get("summary") or {})
 
@@ -619,14 +651,12 @@ class BatchJob:
             AuditAction.SCREEN,
             patient_id=patient_id,
             detail=f"job {self.job_id}: {len(output.results)} screenings",
+            ehr_user=self._user,
         )
 
-        # 5. Write back first, at most once per content (the ledger remembers a post even if
-        # we die right after it), then store the sheet and mark the patient done in ONE
-        # transaction: a crash before it redoes the patient, which renders the same bytes and
-        # finds the post in the ledger; a crash after it leaves nothing to redo.
-        if spec.write_back:
-            await self._write_back(ctx, patient_id, output.text, output.pdf, hashes)
+        # 5. Store the sheet, mark the patient done and audit in ONE transaction: a crash before
+        # it redoes the patient; a crash after it leaves the sheet safe, its write-back
+        # "pending" on the sheet, which a resumed run posts (at most once: the ledger).
         self._patient(patient_id, PatientState.STORING)
         envelope = {
             "format": SHEET_FORMAT,
@@ -637,6 +667,8 @@ class BatchJob:
             "warnings": list(record.warnings),
             "text": output.text,
         }
+        if spec.write_back:
+            envelope[WRITEBACK_KEY] = mark(WritebackState.PENDING)
         sheet_id = await db.call(
             commit_patient,
             self.store,
@@ -647,21 +679,44 @@ class BatchJob:
             output.pdf,
             envelope,
             hashes,
+            self._user,
         )
         if self._summary is not None:
             self._summary.sheet_ids[patient_id] = sheet_id
+        # 6. Write back: its own step, with retries and a state on the stored sheet.
+        if spec.write_back:
+            await self._post(ctx, patient_id, sheet_id, output.text, output.pdf, hashes)
         return PatientState.DONE, hashes, output.summary
 
-    async def _write_back(
+    async def _post(
         self,
-        ctx: _RunContext,
+        ctx: RunContext,
         patient_id: str,
+        sheet_id: int,
         text: str | None,
         pdf: bytes,
         hashes: dict[str, str],
     ) -> None:
-        assert self.spec is not None and self._summary is not None
+        assert self._step is not None and self._summary is not None
         self._patient(patient_id, PatientState.WRITING_BACK)
+        state, reason = await self._step.run(
+            patient_id, sheet_id, lambda: self._write_back(ctx, patient_id, text, pdf, hashes)
+        )
+        if state is WritebackState.POSTED:
+            if reason in ("created", "replaced"):
+                self._summary.written_back += 1
+        else:
+            self._summary.not_posted[patient_id] = reason
+
+    async def _write_back(
+        self,
+        ctx: RunContext,
+        patient_id: str,
+        text: str | None,
+        pdf: bytes,
+        hashes: dict[str, str],
+    ) -> WritebackResult:
+        assert self.spec is not None and self._summary is not None
         config = self.connection.config
         preset = preset_for(config.vendor)
         visit = ctx.params.get("visits", {}).get(patient_id) or {}
@@ -674,23 +729,22 @@ class BatchJob:
             encounter_id=visit.get("encounter"),
             content_key=stable_hash(hashes),
         )
-        result = await write_back(
+        return await write_back(
             self.connection.client,
             doc,
-            ledger=StoreLedger(ctx.scope),
+            ledger=OwnedLedger(ctx.scope, self.owner),
             tenant=ctx.scope.id,
             connection=config.name,
             content_type=preset.writeback_content_type,
             single_attachment=preset.writeback_single_attachment,
             require_encounter=False,
             audit=StoreAudit(self.store),
+            user=self._user,
         )
-        if result.outcome in ("created", "replaced"):
-            self._summary.written_back += 1
 
     async def _documents(
         self,
-        ctx: _RunContext,
+        ctx: RunContext,
         record: PatientRecord,
         fetched: FetchResult,
         prior: dict[str, dict[str, Any]],
@@ -752,7 +806,7 @@ class BatchJob:
                     out[ref] = document_from_prior(prior_doc, text)
         return [out[k] for k in sorted(out)]
 
-    async def _appointment(self, ctx: _RunContext, patient_id: str) -> Appointment | None:
+    async def _appointment(self, ctx: RunContext, patient_id: str) -> Appointment | None:
         visit = ctx.params.get("visits", {}).get(patient_id)
         if not visit:
             return None
@@ -789,62 +843,6 @@ class BatchJob:
             name = ""
         self._practitioners[reference] = name
         return name or None
-
-
-@dataclass
-class _RunContext:
-    scope: TenantScope
-    params: dict[str, Any]
-    options: dict[str, Any]
-    library_json: str | None = None
-    library_hash: str = ""
-    options_hash: str = ""
-    cutoffs: SectionCutoffs = field(default_factory=SectionCutoffs)
-    ocr: OcrSettings = field(default_factory=OcrSettings)
-
-    def __post_init__(self) -> None:
-        custom = self.options.pop("library_json", None)
-        self.library_json = custom
-        source = custom if custom is not None else default_library_path().read_text("utf-8")
-        self.library_hash = hashlib.sha256(source.encode("utf-8")).hexdigest()
-        self.cutoffs = SectionCutoffs(
-            labs=self.options.get("labs_months"),
-            imaging=self.options.get("imaging_months"),
-            consults=self.options.get("consults_months"),
-            hospital_stays=self.options.get("hospital_months"),
-            documents=self.options.get("documents_months"),
-        )
-        self.ocr = OcrSettings(
-            enabled=bool(self.options.get("ocr_enabled", True)),
-            max_pages=int(self.options.get("ocr_page_cap", 10)),
-        )
-        self.options_hash = stable_hash(self.options)
-
-
-def _visit_json(visit: ScheduledVisit) -> dict[str, Any]:
-    return {
-        "appointment": visit.appointment_id,
-        "start": visit.start,
-        "practitioners": list(visit.practitioners),
-        "locations": list(visit.locations),
-        "description": visit.description,
-    }
-
-
-def summary_to_json(summary: BatchSummary) -> dict[str, Any]:
-    return {
-        "job_id": summary.job_id,
-        "clinic_day": summary.clinic_day.isoformat(),
-        "total": summary.total,
-        "done": summary.done,
-        "skipped": summary.skipped,
-        "failed": summary.failed,
-        "phase": summary.phase.value,
-        "failures": summary.failures,
-        "requests": summary.requests,
-        "seconds": round(summary.seconds, 3),
-        "written_back": summary.written_back,
-    }
 
 
 __all__: Sequence[str] = (

@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import os
+import logging
 import signal
 import sys
 import tempfile
@@ -36,6 +35,18 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _resume(text: str) -> int | str:
+    if text.strip().lower() == "last":
+        return "last"
+    try:
+        job = int(text)
+    except ValueError:
+        job = 0
+    if job < 1:
+        raise argparse.ArgumentTypeError(f"a job number or 'last': {text!r}")
+    return job
 
 
 def register(subparsers: Any) -> None:
@@ -76,7 +87,17 @@ def register(subparsers: Any) -> None:
     what.add_argument("--location", help="only this location's schedule (id)")
     what.add_argument("--patients", help="comma-separated patient ids instead of a schedule")
     what.add_argument("--all-patients", action="store_true", help="every patient on the server")
-    what.add_argument("--resume", type=int, metavar="JOB", help="continue a stored job")
+    what.add_argument(
+        "--resume",
+        type=_resume,
+        metavar="JOB",
+        help="continue a stored job: its number, or 'last' for the clinic's newest job",
+    )
+    what.add_argument(
+        "--list-jobs",
+        action="store_true",
+        help="list the stored jobs of each clinic (number, day, state, patient counts) and exit",
+    )
     how = p.add_argument_group("how")
     how.add_argument("--as-of", type=_day, help="screening date (default: the clinic day)")
     how.add_argument("--out", type=Path, help="write one PDF per patient and the day's PDF here")
@@ -107,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
     from healthprep_desktop.workers.gc_tuning import tune_garbage_collector
 
     configure_logging("INFO")
+    if args.list_jobs:
+        from healthprep_desktop.workers.jobs_list import list_jobs
+
+        return list_jobs(args)
     if args.patients and args.all_patients:
         print("Choose --patients or --all-patients, not both.", file=sys.stderr)
         return EXIT_ERROR
@@ -131,16 +156,68 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     import healthprep_desktop.workers.headless  # noqa: F401 - start-up imports before tuning
 
+    if args.out is not None:
+        from healthprep_desktop.workers.exports import chosen_folder
+        from healthprep_desktop.workers.private_files import environment_failure
+
+        try:  # before the run: a folder we cannot make should not wait for the last patient
+            chosen_folder(args.out, lambda text: print(text, flush=True))
+        except OSError as exc:
+            print(environment_failure(exc, f"creating {args.out}"), file=sys.stderr)
+            return EXIT_ERROR
     tune_garbage_collector()
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:
         print("\nInterrupted: the job is saved; run again with --resume to continue.")
         return EXIT_STOPPED
+    except Exception as exc:
+        # The environment failed under us (a full disk, a folder we may not write, a database
+        # that cannot be written): one sentence, never a traceback. The store keeps what was
+        # committed, so the job can be resumed once the cause is fixed.
+        from healthprep_desktop.workers.private_files import environment_failure
+
+        if not _environment_error(exc):
+            raise
+        logging.getLogger(__name__).warning("batch stopped: %s", type(exc).__name__)
+        where = "the demo's temporary store" if args.demo else "the local store"
+        resume = "" if args.demo else " What was finished is kept: 'batch --resume last' goes on."
+        print(
+            "Cannot continue the batch: "
+            + environment_failure(exc, f"writing to {where}", folder_hint=False)
+            + resume,
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def _environment_error(exc: BaseException) -> bool:
+    """An OSError, or the database refusing a write (full disk, read-only, I/O error)."""
+    for err in _chain(exc):
+        if isinstance(err, OSError):
+            return True
+        module = type(err).__module__.split(".")[0]
+        if module in ("sqlcipher3", "sqlite3") and type(err).__name__ in (
+            "OperationalError",
+            "DatabaseError",
+        ):
+            return True
+    return False
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from healthprep_desktop.workers.headless import HeadlessSession, SessionError
+    from healthprep_desktop.sandbox.importer import NothingToImport
+    from healthprep_desktop.store.repos.jobs import JobBusyError
+    from healthprep_desktop.workers.headless import ExportError, HeadlessSession, SessionError
 
     try:
         async with HeadlessSession.from_args(args) as session:
@@ -155,8 +232,11 @@ async def _run(args: argparse.Namespace) -> int:
                 await session.export(summary, out=args.out, json_path=args.json)
             if args.measure_reports is not None:
                 await session.measure_reports(summary, args.measure_period, args.measure_reports)
-    except SessionError as exc:
+    except (SessionError, NothingToImport, JobBusyError) as exc:
         print(f"Cannot run the batch: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except ExportError as exc:
+        print(str(exc), file=sys.stderr)
         return EXIT_ERROR
     print(
         f"Job {summary.job_id} ({summary.clinic_day}): {summary.done} prepared, "
@@ -165,6 +245,12 @@ async def _run(args: argparse.Namespace) -> int:
         + (f", {summary.written_back} written back" if args.write_back else "")
         + ")"
     )
+    for notice in summary.notices:  # e.g. write-back needs a new sign-in
+        print(notice)
+    if summary.not_posted:
+        print(f"{len(summary.not_posted)} stored sheets were not posted to the EHR:")
+        for pid, reason in sorted(summary.not_posted.items()):
+            print(f"  {pid}: not posted: {reason}")
     if summary.phase in (JobPhase.CANCELLED, JobPhase.RECONNECT):
         why = "authorization was lost" if summary.phase is JobPhase.RECONNECT else "it was stopped"
         print(f"Stopped early because {why}; continue with --resume {summary.job_id}.")
@@ -183,7 +269,8 @@ def demo_home() -> Path:
 
 
 def write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """A private (0600) JSON file, written atomically; a new folder for it is 0700."""
+    from healthprep_desktop.workers.private_files import make_private_dir, write_private_json
+
+    make_private_dir(path.parent)
+    write_private_json(path, data)

@@ -26,6 +26,12 @@ from healthprep_desktop.screening.record import PatientRecord
 from healthprep_desktop.screening.sheet import render_sheet, render_sheet_text
 from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs, SheetContext
 from healthprep_desktop.screening.visit_status import UserEntry, refine
+from healthprep_desktop.workers.env_secrets import capture_secrets
+from healthprep_desktop.workers.lifeline import (
+    bind_children_to_this_process,
+    lead_own_process_group,
+    start_parent_watchdog,
+)
 
 WORKER_NICENESS = 10
 T = TypeVar("T")
@@ -130,7 +136,34 @@ def _warm() -> int:
     return os.getpid()
 
 
+# A worker (and the tesseract it starts) may use this much address space: one hostile document
+# fails with MemoryError ("could not read the document") instead of taking the workstation.
+WORKER_MEMORY_MB = 2048
+
+
+def limit_worker_memory() -> None:
+    """RLIMIT_AS where the OS enforces it (Linux; macOS accepts and ignores it; Windows has no
+    resource module). HEALTHPREP_WORKER_MEMORY_MB overrides the default."""
+    try:
+        import resource
+    except ImportError:
+        return
+    try:
+        wanted = int(os.environ.get("HEALTHPREP_WORKER_MEMORY_MB", WORKER_MEMORY_MB)) << 20
+    except ValueError:
+        wanted = WORKER_MEMORY_MB << 20
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+
 def _worker_init() -> None:
+    # A killed or crashed app must not leave its workers behind (see lifeline.py).
+    lead_own_process_group()
+    start_parent_watchdog()
+    limit_worker_memory()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     # OCR and rendering are background work: at a lower priority the OS hands the cores to
     # the window's event loop first whenever it wakes, instead of time-slicing it with them.
@@ -156,6 +189,8 @@ class CpuPool:
 
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            capture_secrets()  # children copy os.environ: no HEALTHPREP_* secret goes with it
+            bind_children_to_this_process()  # Windows: the OS kills them when we die
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),

@@ -7,7 +7,8 @@ Demo data is synthetic; the demo client is the sandbox's public PKCE client.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -56,6 +57,10 @@ async def follow_authorize_redirects(url: str) -> None:
         await client.get(url)
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 class _FixedDay:
     """The synthetic clinic, with exactly ``count`` visits booked on one day."""
 
@@ -81,14 +86,26 @@ class DemoClinic:
     # FHIR bundles (files or folders) to serve instead of the synthetic clinic, e.g. Synthea
     # exports or a test set with known answers.
     import_paths: Sequence[Path] = ()
+    import_max_bytes: int | None = None  # per file (None: $HEALTHPREP_IMPORT_MAX_MB or 50 MB)
+    # Told each import file (or part of one) that was left out, in one sentence.
+    report_import_problem: Callable[[str], None] | None = None
     server: SandboxServer | None = None
 
     def __post_init__(self) -> None:
         reference = self.clinic_day or date.today()
         self.clinic: SyntheticClinic | None = None
         source: ClinicSource
+        self.import_problems: list[str] = []
         if self.import_paths:
-            source = ImportedClinic(self.import_paths, seed=self.seed)
+            # NothingToImport (one sentence) when not one patient could be imported.
+            imported = ImportedClinic(
+                self.import_paths, seed=self.seed, max_file_bytes=self.import_max_bytes
+            )
+            self.import_problems = list(imported.problems)
+            report = self.report_import_problem or _to_stderr
+            for problem in self.import_problems:
+                report(problem)
+            source = imported
         else:
             self.clinic = SyntheticClinic(
                 seed=self.seed, patients=self.patients, reference_date=reference

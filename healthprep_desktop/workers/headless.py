@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import sys
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, Vendor
 from healthprep_desktop.fhir.errors import AuthError, FhirError
@@ -19,12 +17,13 @@ from healthprep_desktop.fhir.loopback import open_system_browser, print_url
 from healthprep_desktop.fhir.presets import user_read_scopes
 from healthprep_desktop.fhir.session import FhirConnection
 from healthprep_desktop.fhir.store_adapters import config_for_store
-from healthprep_desktop.screening.sheet import render_day
-from healthprep_desktop.store import AuditAction, Store, StoreError, TenantScope
+from healthprep_desktop.store import Store, StoreError, TenantScope
 from healthprep_desktop.workers.batch import BatchJob, BatchSummary, summary_to_json
-from healthprep_desktop.workers.cli import demo_home, next_clinic_day, write_json
+from healthprep_desktop.workers.cli import demo_home, next_clinic_day
 from healthprep_desktop.workers.connections import open_connection
 from healthprep_desktop.workers.demo import DEMO_TENANT, DemoClinic
+from healthprep_desktop.workers.env_secrets import env_secret
+from healthprep_desktop.workers.events import Event, Listener
 from healthprep_desktop.workers.job import JobSpec
 from healthprep_desktop.workers.terminal import TerminalProgress
 
@@ -36,7 +35,7 @@ class SessionError(Exception):
 
 
 def _secret_from_env(name: str, what: str) -> str:
-    value = os.environ.get(name)
+    value = env_secret(name)  # taken out of os.environ: no child process inherits it
     if not value:
         raise SessionError(f"{what}: set {name} in the environment (never on the command line)")
     return value
@@ -183,6 +182,7 @@ class HeadlessSession:
         args = self.args
         self.scope = self._find_tenant(args.tenant)
         if args.resume and not args.connection:
+            self._resolve_resume(None)
             job = self.scope.jobs.get(args.resume)
             if job is None or job.connection_id is None:
                 raise SessionError(f"no resumable job {args.resume} in this clinic")
@@ -192,6 +192,7 @@ class HeadlessSession:
         for conn in self.scope.connections.all():
             if wanted in (str(conn.id), conn.name):
                 self.connection_id = conn.id
+                self._resolve_resume(conn.id)
                 return
         raise SessionError(f"no connection called {wanted!r} in this clinic")
 
@@ -214,6 +215,18 @@ class HeadlessSession:
             self.scope.connections.update(found.id, config=config_for_store(config))
         for kind, value in secrets.items():
             self.scope.secrets.put(self.connection_id, kind, value)
+        self._resolve_resume(self.connection_id)
+
+    def _resolve_resume(self, connection_id: int | None) -> None:
+        """``--resume last``: the clinic's newest job (on this connection when one is named)."""
+        if self.args.resume != "last":
+            return
+        assert self.scope is not None
+        for job in self.scope.jobs.all():
+            if connection_id is None or job.connection_id == connection_id:
+                self.args.resume = job.id
+                return
+        raise SessionError("there is no stored job to resume in this clinic (see --list-jobs)")
 
     async def _sign_in_if_needed(self) -> None:
         assert self.connection is not None
@@ -261,7 +274,7 @@ class HeadlessSession:
             spec,
             connection=self.connection,
             connection_id=self.connection_id,
-            listener=self.progress,
+            listener=_Announcer(self.progress, resumed=bool(args.resume)),
             job_id=args.resume,
             concurrency=args.concurrency,
             reconnect_timeout=0.0,  # nobody can sign in again mid-run in a terminal
@@ -287,72 +300,64 @@ class HeadlessSession:
         await asyncio.to_thread(self._export, summary, out, json_path)
 
     def _export(self, summary: BatchSummary, out: Path | None, json_path: Path | None) -> None:
+        from healthprep_desktop.workers.exports import (
+            newest_sheets,
+            write_pdfs,
+            write_results_json,
+        )
+
         assert self.scope is not None
         scope = self.scope
-        # A resumed or re-run job: the newest sheet per patient of this job's day.
-        newest: dict[str, int] = {}
-        for known in scope.sheets.all(clinic_day=summary.clinic_day):
-            newest[known.patient_id] = max(newest.get(known.patient_id, 0), known.id)
-        wanted = [newest[p] for p in _job_patients(scope, summary.job_id) if p in newest]
+        wanted = newest_sheets(scope, summary, _job_patients(scope, summary.job_id))
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            pdfs: list[bytes] = []
-            for n, sheet_id in enumerate(wanted, start=1):
-                sheet = scope.sheets.get(sheet_id)
-                if sheet is None:
-                    continue
-                # File names carry the order and the FHIR id, never the patient's name.
-                (out / f"{n:03d}-{sheet.info.patient_id}.pdf").write_bytes(sheet.pdf)
-                pdfs.append(sheet.pdf)
-            (out / f"day-{summary.clinic_day.isoformat()}.pdf").write_bytes(render_day(pdfs))
-            scope.audit(
-                AuditAction.EXPORT,
-                resource_ids=tuple(f"sheet/{i}" for i in wanted),
-                detail=f"job {summary.job_id}: {len(pdfs)} sheets exported as PDF files",
-            )
-            print(f"Wrote {len(pdfs)} prep sheets and the day's PDF to {out}")
+            try:
+                count = write_pdfs(scope, summary, wanted, out)
+            except OSError as exc:
+                raise ExportError(exc, f"writing the PDF files to {out}", summary.job_id) from exc
+            print(f"Wrote {count} prep sheets and the day's PDF to {out}")
         if json_path is not None:
-            patients: list[dict[str, Any]] = []
-            for sheet_id in wanted:
-                info = scope.sheets.info(sheet_id)
-                if info is None:
-                    continue
-                envelope = info.results if isinstance(info.results, dict) else {}
-                patients.append(
-                    {
-                        "patient_id": info.patient_id,
-                        "sheet_id": info.id,
-                        "as_of": envelope.get("as_of"),
-                        "summary": envelope.get("summary", {}),
-                        "screenings": [
-                            {
-                                "id": r.get("screening_id"),
-                                "name": r.get("name"),
-                                "status": r.get("status"),
-                                "reason": r.get("reason"),
-                                "last_done": r.get("last_done"),
-                                "next_due": r.get("next_due"),
-                                "evidence": [e.get("reference") for e in r.get("evidence", [])],
-                                "explanation": r.get("explanation"),
-                                "flags": r.get("flags", []),
-                            }
-                            for r in envelope.get("results", [])
-                        ],
-                    }
+            try:
+                count = write_results_json(
+                    scope, summary, wanted, json_path, summary_to_json(summary)
                 )
-            failures = [
-                {"patient_id": pid, "reason": reason}
-                for pid, reason in sorted(summary.failures.items())
-            ]
-            write_json(
-                json_path,
-                {"job": summary_to_json(summary), "patients": patients, "failures": failures},
-            )
-            scope.audit(
-                AuditAction.EXPORT,
-                detail=f"job {summary.job_id}: results exported as JSON ({len(patients)})",
-            )
-            print(f"Wrote results for {len(patients)} patients to {json_path}")
+            except OSError as exc:
+                raise ExportError(exc, f"writing {json_path}", summary.job_id) from exc
+            print(f"Wrote results for {count} patients to {json_path}")
+
+
+class ExportError(Exception):
+    """An export could not be written (disk full, permissions...): the sheets are stored."""
+
+    def __init__(self, cause: OSError, what: str, job_id: int) -> None:
+        from healthprep_desktop.workers.private_files import environment_failure
+
+        super().__init__(
+            environment_failure(cause, what)
+            + f" The prepared sheets are stored: 'batch --resume {job_id}' with --out/--json "
+            "writes them again."
+        )
+
+
+class _Announcer:
+    """Says the job's number as soon as the store has given it, before the first patient: a
+    crash or a kill after that point leaves the user knowing what to ``--resume``."""
+
+    def __init__(self, inner: Listener, *, resumed: bool) -> None:
+        self.inner = inner
+        self.resumed = resumed
+        self.said = False
+
+    def __call__(self, event: Event) -> None:
+        if not self.said and event.job_id not in ("", "new"):
+            self.said = True
+            job = event.job_id
+            verb = "resumed" if self.resumed else "started"
+            _say(f"Job {job} {verb} (resume with --resume {job})")
+        self.inner(event)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
 
 
 def _browser_or_print(url: str) -> None:
@@ -364,4 +369,4 @@ def _job_patients(scope: TenantScope, job_id: int) -> list[str]:
     return [p.patient_id for p in scope.jobs.patients(job_id)]
 
 
-__all__ = ["HeadlessSession", "SessionError", "StoreError"]
+__all__ = ["ExportError", "HeadlessSession", "SessionError", "StoreError"]

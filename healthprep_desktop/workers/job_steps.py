@@ -1,7 +1,9 @@
-"""Batch steps that run on the store thread: the clinic's options, the per-patient commit."""
+"""Batch steps that run on the store thread: the clinic's options, opening a job (one running
+batch per connection and clinic day), the per-patient commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -20,8 +22,10 @@ from healthprep_desktop.settings import (
     Setting,
     Settings,
 )
-from healthprep_desktop.store import AuditAction, Store, TenantScope
+from healthprep_desktop.store import AuditAction, Job, Store, TenantScope
 from healthprep_desktop.store import PatientState as StoredState
+from healthprep_desktop.store.repos.jobs import JobBusyError
+from healthprep_desktop.store.repos.ledger import ClaimOwner
 from healthprep_desktop.workers.library_overrides import custom_library_json
 
 
@@ -46,6 +50,54 @@ def job_options(settings: Settings, scope: TenantScope) -> dict[str, Any]:
     return options
 
 
+def refuse_if_busy(
+    scope: TenantScope, connection_id: int | None, clinic_day: date, owner: ClaimOwner
+) -> None:
+    """JobBusyError when another live process runs a batch for this connection and day."""
+    busy = scope.jobs.blocking(connection_id, clinic_day, owner)
+    if busy is not None:
+        raise JobBusyError(*busy)
+
+
+def open_job(
+    store: Store,
+    scope: TenantScope,
+    clinic_day: date,
+    owner: ClaimOwner,
+    *,
+    job_id: int | None = None,
+    connection_id: int | None = None,
+    params: dict[str, Any] | None = None,
+    patient_ids: Sequence[str] = (),
+) -> Job:
+    """Create (or, with ``job_id``, resume) a job and take it for ``owner`` in one transaction;
+    JobBusyError (nothing created) if another live process runs this connection and day."""
+    with store.transaction():
+        if job_id is None:
+            refuse_if_busy(scope, connection_id, clinic_day, owner)
+            job_id = scope.jobs.create(
+                clinic_day, connection_id=connection_id, params=params, patient_ids=patient_ids
+            ).id
+        return scope.jobs.acquire(job_id, owner)
+
+
+def pending_writebacks(scope: TenantScope, job_id: int) -> list[tuple[str, int]]:
+    """Done patients of the job whose stored sheet was not posted yet (the run stopped between
+    storing the sheet and posting it): (patient id, sheet id), in schedule order."""
+    sheets: dict[str, tuple[int, Any]] = {}
+    for info in scope.sheets.all(job_id=job_id):
+        sheets[info.patient_id] = (info.id, info.results)  # newest last
+    out: list[tuple[str, int]] = []
+    for patient in scope.jobs.patients(job_id, state=StoredState.DONE):
+        found = sheets.get(patient.patient_id)
+        if found is None or not isinstance(found[1], dict):
+            continue
+        state = (found[1].get("writeback") or {}).get("state")
+        if state in ("pending", "failed"):
+            out.append((patient.patient_id, found[0]))
+    return out
+
+
 def commit_patient(
     store: Store,
     scope: TenantScope,
@@ -55,6 +107,7 @@ def commit_patient(
     pdf: bytes,
     envelope: dict[str, Any],
     hashes: dict[str, str],
+    ehr_user: str | None = None,
 ) -> int:
     """Sheet, patient state and audit entry land together or not at all."""
     with store.transaction():
@@ -65,6 +118,7 @@ def commit_patient(
             patient_id=patient_id,
             resource_ids=(f"sheet/{info.id}",),
             detail=f"job {job_id}",
+            ehr_user=ehr_user,
         )
     return info.id
 

@@ -431,17 +431,17 @@ def test_pool_path_jobs_pickle_and_cache_separately() -> None:
     assert hit is not None and hit.text == "Tdap given 2018" and hit.method is TextMethod.HTML
 
 
-def test_omp_thread_limit_is_set_for_tesseract() -> None:
-    # The conftest sets it too; the module must not depend on that.
+def test_omp_thread_limit_is_set_for_tesseract_without_touching_our_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The conftest sets it too; the module must not depend on that. The child gets the limit
+    # (see test_hostile_documents.py, which reads it back from a stand-in tesseract); this
+    # process's environment is not modified.
     if TESSERACT is None:
         pytest.skip("tesseract not installed")
-    saved = os.environ.pop("OMP_THREAD_LIMIT", None)
-    try:
-        image = Image.new("L", (200, 60), 255)
-        from healthprep_desktop.screening.ocr import ocr_image
+    from healthprep_desktop.screening.ocr import ocr_image, tesseract_environment
 
-        ocr_image(image, OcrSettings())
-        assert os.environ.get("OMP_THREAD_LIMIT") == "1"
-    finally:
-        if saved is not None:
-            os.environ["OMP_THREAD_LIMIT"] = saved
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    assert tesseract_environment(TESSERACT)["OMP_THREAD_LIMIT"] == "1"
+    ocr_image(Image.new("L", (200, 60), 255), OcrSettings())
+    assert "OMP_THREAD_LIMIT" not in os.environ

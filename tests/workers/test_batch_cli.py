@@ -8,12 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pymupdf
+from proc_support import descendants, survivors
 from workers_support import CLINIC_DAY
 
 from healthprep_desktop.sandbox.config import DEMO_PUBLIC_CLIENT, FaultConfig
@@ -109,20 +111,41 @@ def test_sigkill_midway_then_resume_processes_each_patient_exactly_once(
                 first.stdin.close()
                 # Headless sign-in: the command prints the address; we play the browser.
                 url = _read_url(first, time.monotonic() + 60)
+                lines: list[str] = []
+                assert first.stdout is not None
+                reader = threading.Thread(target=lambda: lines.extend(first.stdout), daemon=True)
+                reader.start()
                 httpx.get(url, follow_redirects=True, timeout=30)
                 deadline = time.monotonic() + 120
                 while sum(_prep_sheets_posted(demo).values()) < 8:
                     assert first.poll() is None, "the batch ended before it could be killed"
                     assert time.monotonic() < deadline
                     time.sleep(0.02)
+                # Every process of the app, listed before the kill (workers, resource tracker).
+                app_processes = descendants(first.pid)
+                assert app_processes
             finally:
                 first.send_signal(signal.SIGKILL)
                 first.wait(30)
         posted_at_kill = sum(_prep_sheets_posted(demo).values())
         assert posted_at_kill < len(pids)
+        # None of them outlives the app by more than 5 s.
+        assert not survivors(app_processes, within=5.0)
+        # The job's number was printed before the first patient, so a crash leaves it known.
+        reader.join(5)
+        assert "Job 1 started (resume with --resume 1)\n" in lines
+
+        listed = subprocess.run(
+            [*common[:4], "--list-jobs", "--passphrase-stdin"],
+            input=PASSPHRASE + "\n", capture_output=True, text=True,
+            env=_env(healthprep_home), timeout=60,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        (row,) = [x.split() for x in listed.stdout.splitlines() if x.split()[:1] == ["1"]]
+        assert row[1] == CLINIC_DAY.isoformat() and row[3] == str(len(pids))
 
         resumed = subprocess.run(
-            [*common, "--resume", "1"],
+            [*common, "--resume", "last"],
             input=PASSPHRASE + "\n", capture_output=True, text=True,
             env=_env(healthprep_home), timeout=240,
         )  # fmt: skip
@@ -140,6 +163,14 @@ def test_sigkill_midway_then_resume_processes_each_patient_exactly_once(
         sheets = Counter(s.patient_id for s in scope.sheets.all(job_id=1))
         assert set(sheets) == set(pids) and set(sheets.values()) == {1}
         assert store.audit.verify().ok
+
+    listed = subprocess.run(
+        [*common[:4], "--list-jobs", "--passphrase-stdin"],
+        input=PASSPHRASE + "\n", capture_output=True, text=True,
+        env=_env(healthprep_home), timeout=60,
+    )  # fmt: skip
+    (row,) = [x.split() for x in listed.stdout.splitlines() if x.split()[:1] == ["1"]]
+    assert row[2] == "done" and f"{len(pids)} done" in " ".join(row)
 
 
 def test_demo_batch_over_imported_bundles(

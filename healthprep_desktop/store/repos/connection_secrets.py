@@ -9,6 +9,9 @@ from healthprep_desktop.store import clock
 from healthprep_desktop.store.errors import RecordNotFoundError
 from healthprep_desktop.store.scoped import ScopedTable
 
+# The OAuth token set of a connection (JSON, written by fhir.store_adapters.StoreTokenStore).
+TOKENS_SECRET = "oauth_tokens"  # noqa: S105 - the entry name, not a secret
+
 
 class SecretRepository:
     def __init__(self, table: ScopedTable, connections: ScopedTable) -> None:

@@ -3,20 +3,41 @@
 A job's patients move pending -> running -> done | failed (with a short, non-PHI reason), and a
 rerun picks up what is not done. ``hashes`` keeps content hashes (record, sheet...) so a rerun can
 skip a patient whose inputs did not change.
+
+A running job has an owner (the process running it) and a lease, kept in ``params`` under
+``_owner``: a second batch on the same connection and clinic day is refused while the owner
+lives and its lease holds (``acquire``), so two processes never prepare and post the same day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
 from healthprep_desktop.store import clock
 from healthprep_desktop.store.errors import RecordNotFoundError
 from healthprep_desktop.store.repos import _json
+from healthprep_desktop.store.repos.ledger import ClaimOwner
 from healthprep_desktop.store.scoped import Row, ScopedTable
+
+JOB_LEASE = timedelta(minutes=2)  # renewed by the running batch every few seconds
+OWNER_KEY = "_owner"
+
+
+class JobBusyError(Exception):
+    """Another live process runs a batch for the same connection and clinic day."""
+
+    def __init__(self, job: Job, owner: ClaimOwner) -> None:
+        super().__init__(
+            f"Another batch (job {job.id}, process {owner.pid}) is already running for this "
+            f"connection and clinic day {job.clinic_day.isoformat()}: wait for it to finish "
+            "or stop it, then run this again."
+        )
+        self.job = job
+        self.owner = owner
 
 
 class JobState(StrEnum):
@@ -95,6 +116,92 @@ class JobRepository:
         """Newest first."""
         where = {} if clinic_day is None else {"clinic_day": clinic_day.isoformat()}
         return [_job(r) for r in self._jobs.select(where, order_by=("-id",), limit=limit)]
+
+    def holder(self, job: Job, *, now: str | None = None) -> ClaimOwner | None:
+        """The live owner of a running job (None: not running, or its owner is gone)."""
+        if job.state is not JobState.RUNNING:
+            return None
+        held = job.params.get(OWNER_KEY)
+        if not isinstance(held, dict):
+            return None
+        owner = ClaimOwner.from_json(held.get("owner"))
+        lease = held.get("lease_until")
+        if owner is None or not isinstance(lease, str):
+            return None
+        if (now or clock.now_text()) >= lease or not owner.alive():
+            return None
+        return owner
+
+    def blocking(
+        self, connection_id: int | None, clinic_day: date, owner: ClaimOwner
+    ) -> tuple[Job, ClaimOwner] | None:
+        """A job on the same connection and day that another live owner is running."""
+        rows = self._jobs.select(
+            {"clinic_day": clinic_day.isoformat(), "state": JobState.RUNNING.value}
+        )
+        for row in rows:
+            job = _job(row)
+            if job.connection_id != connection_id:
+                continue
+            held = self.holder(job)
+            if held is not None and held.token != owner.token:
+                return job, held
+        return None
+
+    def acquire(self, job_id: int, owner: ClaimOwner, *, lease: timedelta = JOB_LEASE) -> Job:
+        """Mark the job running for ``owner``; JobBusyError if another live owner runs this job
+        or another job of the same connection and clinic day."""
+        with self._jobs.transaction():
+            job = self.get(job_id)
+            if job is None:
+                raise RecordNotFoundError(f"no job {job_id} in this clinic")
+            busy = self.blocking(job.connection_id, job.clinic_day, owner)
+            if busy is not None:
+                raise JobBusyError(*busy)
+            self._set_owner(job, owner, lease)
+        found = self.get(job_id)
+        assert found is not None
+        return found
+
+    def renew(self, job_id: int, owner: ClaimOwner, *, lease: timedelta = JOB_LEASE) -> bool:
+        """Extend the lease while the job runs; False if another owner took the job over."""
+        with self._jobs.transaction():
+            job = self.get(job_id)
+            held = job.params.get(OWNER_KEY) if job is not None else None
+            if job is None or not isinstance(held, dict):
+                return False
+            if (ClaimOwner.from_json(held.get("owner")) or owner).token != owner.token:
+                return False
+            self._set_owner(job, owner, lease, state=job.state)
+        return True
+
+    def let_go(self, job_id: int, owner: ClaimOwner) -> None:
+        """Drop the owner (the job ended or stopped)."""
+        with self._jobs.transaction():
+            job = self.get(job_id)
+            if job is None:
+                return
+            held = job.params.get(OWNER_KEY)
+            if isinstance(held, dict) and (
+                (ClaimOwner.from_json(held.get("owner")) or owner).token == owner.token
+            ):
+                params = {k: v for k, v in job.params.items() if k != OWNER_KEY}
+                self._jobs.update(
+                    {"id": job_id}, {"params": _json.dump(params), "updated_at": clock.now_text()}
+                )
+
+    def _set_owner(
+        self, job: Job, owner: ClaimOwner, lease: timedelta, state: JobState = JobState.RUNNING
+    ) -> None:
+        params = dict(job.params)
+        params[OWNER_KEY] = {
+            "owner": owner.to_json(),
+            "lease_until": clock.to_text(clock.utc_now() + lease),
+        }
+        self._jobs.update(
+            {"id": job.id},
+            {"params": _json.dump(params), "state": state.value, "updated_at": clock.now_text()},
+        )
 
     def set_state(self, job_id: int, state: JobState) -> bool:
         values = {"state": JobState(state).value, "updated_at": clock.now_text()}

@@ -71,6 +71,10 @@ class SheetRepository:
         assert info is not None
         return info
 
+    def set_results(self, sheet_id: int, results: Any) -> bool:
+        """Replace a stored sheet's results envelope (e.g. to mark its write-back state)."""
+        return self._table.update({"id": sheet_id}, {"results": _json.dump(results)}) > 0
+
     def info(self, sheet_id: int) -> SheetInfo | None:
         row = self._table.select_one({"id": sheet_id}, columns=_INFO_COLUMNS)
         return _info(row) if row else None
