@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "healthprep_desktop.sandbox.cli",  # sandbox
     "healthprep_desktop.store.cli",  # audit verify / audit export
     "healthprep_desktop.workers.entries_cli",  # entries list / add / remove
+    "healthprep_desktop.workers.connection_cli",  # connection list / add / key / test
     "healthprep_desktop.selftest",  # self-test
 )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from healthprep_desktop.clinic_zone import workstation_zone_name, zone_problem
 from healthprep_desktop.store import AuditAction, AuditEvent, Store, TenantScope
 from healthprep_desktop.store.repos.settings_values import SettingValues
 
@@ -37,6 +38,8 @@ class Setting(Generic[T]):
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[T, ...] = ()
+    # Further rule beyond type and bounds: None when the value is fine, else one sentence.
+    check: Callable[[T], str | None] | None = None
 
     def validate(self, value: object) -> T:
         """Return ``value`` as this setting's type, or raise ValueError saying what is allowed."""
@@ -53,6 +56,9 @@ class Setting(Generic[T]):
             raise ValueError(f"{self.name} must be at most {self.maximum:g}")
         if self.choices and typed not in self.choices:
             raise ValueError(f"{self.name} must be one of {', '.join(map(str, self.choices))}")
+        problem = self.check(typed) if self.check is not None else None
+        if problem is not None:
+            raise ValueError(f"{self.name}: {problem}")
         return typed
 
 
@@ -93,6 +99,18 @@ IMAGING_MONTHS = _months("imaging_months", 24, "Imaging on the sheet")
 CONSULTS_MONTHS = _months("consults_months", 12, "Specialist consults on the sheet")
 HOSPITAL_MONTHS = _months("hospital_months", 12, "Hospital stays on the sheet")
 DOCUMENTS_MONTHS = _months("documents_months", 6, "Recent documents on the sheet")
+# Which day a visit or a result falls on, and which Appointments make up a clinic day.
+TIME_ZONE = _declare(
+    Setting(
+        name="time_zone",
+        type=str,
+        default=workstation_zone_name(),
+        description="The clinic's time zone (an IANA name such as America/Chicago): which day "
+        "a visit or a result falls on. Default: this computer's zone.",
+        scope=Scope.TENANT,
+        check=zone_problem,
+    )
+)
 CONCURRENCY = _declare(
     Setting(
         name="concurrency",

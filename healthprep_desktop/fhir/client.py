@@ -24,10 +24,14 @@ from healthprep_desktop.fhir.config import RateLimitConfig, RetryConfig, Timeout
 from healthprep_desktop.fhir.errors import (
     AttachmentTooLarge,
     FhirHttpError,
-    FhirTransportError,
     InvalidResponse,
-    http_error_for,
     parse_operation_outcome,
+)
+from healthprep_desktop.fhir.failures import (
+    http_failure,
+    is_refused,
+    not_fhir,
+    transport_failure,
 )
 from healthprep_desktop.fhir.pacing import (
     TokenBucket,
@@ -44,6 +48,7 @@ from healthprep_desktop.fhir.parsing import (
     parse_model,
     repair,
 )
+from healthprep_desktop.fhir.tls import NetworkSettings
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,13 @@ M = TypeVar("M")
 
 
 _THREAD_DECODE_BYTES = 64 * 1024
+# Seconds one request may take on the wire, retries and their pauses included (queueing for a
+# slot, the rate limit and a server-imposed Retry-After pause are not counted): a server that
+# accepts and never answers fails the request in bounded time instead of 6 x the read timeout.
+REQUEST_BUDGET = 30.0
+# A refused connection is tried twice at most: nothing listens there, and retrying it six times
+# per request (for every request of every patient) only delays the one useful message.
+REFUSED_ATTEMPTS = 2
 
 
 class RequestCounter:
@@ -115,14 +127,22 @@ class FhirClient:
         retry: RetryConfig | None = None,
         timeout: TimeoutConfig | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        ca_file: str = "",  # a private CA, on top of the OS trust store (fhir/tls.py)
+        proxy: str = "",  # "" = the system's proxy settings
         validate: bool = True,
         keep_invalid: bool = False,
         on_invalid: InvalidHandler | None = None,
         max_pages: int = 1000,
         max_attachment_bytes: int = 20 * 1024 * 1024,
         rng: random.Random | None = None,
+        request_budget: float | None = REQUEST_BUDGET,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.request_budget = request_budget
+        # "user", "patient" or "system": names the missing scope in a 403's message.
+        self.scope_prefix: str | None = None
+        self._sending: dict[int, float] = {}  # in-flight requests -> when they were sent
+        self._last_delay = 0.0
         self._auth = auth
         limits = rate_limit or RateLimitConfig()
         self._retry = retry or RetryConfig()
@@ -136,6 +156,9 @@ class FhirClient:
                 max_keepalive_connections=limits.max_connections_hint(),
             ),
             transport=transport,
+            # OS trust store (+ the connection's CA file; one shared SSL context per file) and
+            # the connection's proxy, else the system's proxy settings.
+            **NetworkSettings(ca_file, proxy).client_options(),
             headers={"Accept": FHIR_JSON, "User-Agent": "HealthPrep-Desktop"},
             event_hooks={"request": [self._count_request]},
         )
@@ -163,6 +186,16 @@ class FhirClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    def longest_wait(self) -> float:
+        """Seconds the oldest request on the wire has waited for its answer (0 when none)."""
+        if not self._sending:
+            return 0.0
+        return max(0.0, time.monotonic() - min(self._sending.values()))
+
+    @property
+    def host(self) -> str:
+        return httpx.URL(self.base_url).host or self.base_url
 
     async def __aenter__(self) -> FhirClient:
         return self
@@ -203,7 +236,9 @@ class FhirClient:
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "PUT", "DELETE")
         url = self.url(path_or_url)
-        attempt = 0
+        attempt = refused = 0
+        budget = self.request_budget
+        spent = 0.0  # seconds on the wire and in backoff, counted against the budget
         while True:
             attempt += 1
             request = self._http.build_request(
@@ -215,13 +250,24 @@ class FhirClient:
                     await self._bucket.acquire()
                     # A 429 may have paused the connection while this request waited its turn.
                     await self._wait_for_pause()
-                    response = await self._http.send(request, auth=self._auth, stream=stream)
-            except httpx.TransportError as exc:
+                    response, took = await self._send_within(
+                        request, stream, None if budget is None else budget - spent
+                    )
+                    spent += took
+            except (httpx.TransportError, TimeoutError) as exc:
                 self.stats.transport_errors += 1
+                if not isinstance(exc, httpx.TransportError):  # the request's budget is spent
+                    raise transport_failure(exc, request.url.host, budget=budget) from None
                 safe = idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if not safe or attempt >= self._retry.max_attempts:
-                    raise _transport_error(method, request.url, exc) from exc
-                await self._sleep_before_retry(attempt, None)
+                refused += is_refused(exc)
+                if (
+                    not safe
+                    or attempt >= self._retry.max_attempts
+                    or refused >= REFUSED_ATTEMPTS
+                    or not await self._backoff_within(attempt, None, budget, spent)
+                ):
+                    raise transport_failure(exc, request.url.host, budget=budget) from exc
+                spent += self._last_delay
                 continue
             status = response.status_code
             if status in ok_statuses or status < 400:
@@ -241,12 +287,45 @@ class FhirClient:
                     # Pause the whole connection: every request honours the server's request.
                     wait = min(retry_after, self._retry.max_retry_after)
                     self._paused_until = max(self._paused_until, time.monotonic() + wait)
-                await self._sleep_before_retry(attempt, retry_after)
-                continue
+                    await self._sleep_before_retry(attempt, retry_after)
+                    continue
+                if await self._backoff_within(attempt, None, budget, spent):
+                    spent += self._last_delay
+                    continue
+                raise self._error(method, request.url, response)
             if status >= 500:
                 self.stats.server_errors += 1
             await response.aread()
             raise self._error(method, request.url, response)
+
+    async def _send_within(
+        self, request: httpx.Request, stream: bool, remaining: float | None
+    ) -> tuple[httpx.Response, float]:
+        """Send one request; raise TimeoutError when it outlasts the request's budget."""
+        started = time.monotonic()
+        key = id(request)
+        self._sending[key] = started
+        try:
+            if remaining is None:
+                response = await self._http.send(request, auth=self._auth, stream=stream)
+            else:
+                async with asyncio.timeout(max(0.0, remaining)):
+                    response = await self._http.send(request, auth=self._auth, stream=stream)
+        finally:
+            self._sending.pop(key, None)
+        return response, time.monotonic() - started
+
+    async def _backoff_within(
+        self, attempt: int, retry_after: float | None, budget: float | None, spent: float
+    ) -> bool:
+        """Sleep before a retry, unless the pause and a try would not fit in the budget."""
+        delay = backoff_delay(attempt, self._retry, retry_after=retry_after, rng=self._rng)
+        self._last_delay = delay
+        if budget is not None and spent + delay >= budget:
+            return False
+        self.stats.retries += 1
+        await asyncio.sleep(delay)
+        return True
 
     async def _sleep_before_retry(self, attempt: int, retry_after: float | None) -> None:
         self.stats.retries += 1
@@ -258,7 +337,15 @@ class FhirClient:
             body = response.json()
         except ValueError:
             body = None
-        return http_error_for(response.status_code, method, url.path, parse_operation_outcome(body))
+        return http_failure(
+            response.status_code,
+            method,
+            url.path,
+            base_path=httpx.URL(self.base_url).path.rstrip("/"),
+            host=url.host,
+            issues=parse_operation_outcome(body),
+            scope_prefix=self.scope_prefix,
+        )
 
     async def _json(self, response: httpx.Response, what: str) -> JSON:
         try:
@@ -269,9 +356,9 @@ class FhirClient:
                 else response.json()
             )
         except ValueError as exc:
-            raise InvalidResponse(f"{what}: the server did not answer with JSON") from exc
+            raise not_fhir(response, self.base_url, what) from exc
         if not isinstance(body, dict):
-            raise InvalidResponse(f"{what}: the server's answer is not a FHIR resource")
+            raise not_fhir(response, self.base_url, what)
         return body
 
     # --- lenient validation ------------------------------------------------------------------
@@ -560,8 +647,3 @@ def _id_from_location(location: str | None) -> tuple[str | None, str | None]:
         version = parts[-1]
         parts = parts[:-2]
     return (parts[-1] if len(parts) >= 2 else None), version
-
-
-def _transport_error(method: str, url: httpx.URL, exc: httpx.TransportError) -> FhirTransportError:
-    what = "timed out" if isinstance(exc, httpx.TimeoutException) else type(exc).__name__
-    return FhirTransportError(f"{method} {url.host}{url.path}: {what}")

@@ -104,6 +104,10 @@ class ConnectionConfig:
     token_endpoint_override: str = ""  # when discovery is unavailable (backend services)
     max_pages: int = 1000
     max_attachment_bytes: int = 20 * 1024 * 1024
+    # TLS and proxy (fhir/tls.py): the OS trust store is always used; ca_file adds a private
+    # CA (PEM or DER path). proxy "" = the system's proxy settings (HTTP(S)_PROXY, NO_PROXY).
+    ca_file: str = ""
+    proxy: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))

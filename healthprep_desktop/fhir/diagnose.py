@@ -4,7 +4,6 @@ into a message an admin can act on."""
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -14,11 +13,16 @@ from healthprep_desktop.fhir.discovery import Capabilities, discover
 from healthprep_desktop.fhir.errors import (
     DiscoveryError,
     FhirError,
+    FhirHttpError,
+    FhirTransportError,
     Forbidden,
+    InvalidResponse,
     OAuthError,
+    PreflightFailed,
     ReauthenticationRequired,
     Unauthorized,
 )
+from healthprep_desktop.fhir.failures import causes, transport_failure
 from healthprep_desktop.fhir.session import FhirConnection
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -44,49 +48,14 @@ class Diagnosis:
         return failed[0].message if failed else "The connection works."
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def explain(exc: BaseException, host: str) -> str:
-    """An actionable sentence for a failure (no secrets, no PHI)."""
-    chain = list(_causes(exc))
-    text = " ".join(str(e) for e in chain).lower()
-    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or (
-        "certificate" in text and "verif" in text
+    """An actionable sentence for a failure (no secrets, no PHI): the same sentences as the
+    batch and the command line (fhir/failures.py)."""
+    chain = list(causes(exc))
+    if isinstance(exc, FhirTransportError) or any(
+        isinstance(e, httpx.TransportError | ssl.SSLError | OSError) for e in chain
     ):
-        return (
-            f"The certificate of {host} is not trusted. Check the URL; if the clinic uses its "
-            "own certificate authority, install it in the system's trust store."
-        )
-    if any(isinstance(e, ssl.SSLError) for e in chain):
-        return f"A secure (TLS) connection to {host} could not be set up. Check the URL's scheme."
-    if any(isinstance(e, httpx.TimeoutException) for e in chain) or "timed out" in text:
-        return (
-            f"{host} did not answer in time. Check the network, a VPN the clinic needs, or a "
-            "proxy; then try again."
-        )
-    if any(
-        marker in text
-        for marker in (
-            "name or service not known",
-            "nodename nor servname",
-            "getaddrinfo failed",
-            "temporary failure in name resolution",
-            "no address associated",
-            "[errno -2]",
-            "[errno -3]",
-            "[errno -5]",
-        )
-    ):
-        return f"The name {host} cannot be found (DNS). Check the FHIR base URL for typos."
-    if "refused" in text or any(isinstance(e, ConnectionRefusedError) for e in chain):
-        return f"{host} refused the connection. Check the port in the URL and that the server runs."
+        return str(transport_failure(exc, host))
     if isinstance(exc, OAuthError):
         if exc.error == "invalid_client":
             return (
@@ -100,6 +69,8 @@ def explain(exc: BaseException, host: str) -> str:
                 "to grant the app the scopes it requests, or remove scopes it may not have."
             )
         return f"The EHR's sign-in service refused the request: {exc}."
+    if isinstance(exc, Forbidden) and "was not granted" in str(exc):
+        return str(exc)
     if isinstance(exc, Forbidden):
         return (
             "Signed in, but the EHR denies reading patient data (scope denied). Ask the EHR "
@@ -109,6 +80,8 @@ def explain(exc: BaseException, host: str) -> str:
         return "The EHR did not accept the app's sign-in. Sign in again."
     if isinstance(exc, DiscoveryError):
         return f"{exc}. Check that the URL is the FHIR base (it usually ends in /R4 or /fhir)."
+    if isinstance(exc, InvalidResponse | FhirHttpError | PreflightFailed):
+        return str(exc)
     if isinstance(exc, httpx.HTTPStatusError):
         return f"{host} answered HTTP {exc.response.status_code}. Check the FHIR base URL."
     return f"{type(exc).__name__}: {exc}"

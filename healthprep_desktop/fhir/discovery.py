@@ -7,7 +7,20 @@ from typing import Any
 
 import httpx
 
-from healthprep_desktop.fhir.errors import DiscoveryError, FhirTransportError
+from healthprep_desktop.fhir.errors import (
+    DiscoveryError,
+    FhirError,
+    FhirTransportError,
+    InvalidResponse,
+    NotFhirServer,
+    parse_operation_outcome,
+)
+from healthprep_desktop.fhir.failures import (
+    FHIR_BASE_HINT,
+    http_failure,
+    not_fhir,
+    transport_failure,
+)
 
 OAUTH_URIS_EXTENSION = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 FHIR_JSON = "application/fhir+json"
@@ -142,14 +155,38 @@ def _op_name(op: Any) -> str:
 
 
 async def fetch_capabilities(http: httpx.AsyncClient, base_url: str) -> Capabilities:
+    """The CapabilityStatement; a typed FhirError with one sentence for every failure (no
+    answer, an error status, a web page, JSON that is not a CapabilityStatement)."""
+    base = base_url.rstrip("/")
+    url = httpx.URL(base + "/metadata")
     try:
-        response = await http.get(base_url.rstrip("/") + "/metadata", headers={"Accept": FHIR_JSON})
+        response = await http.get(url, headers={"Accept": FHIR_JSON})
     except httpx.TransportError as exc:
-        raise FhirTransportError(f"cannot reach {base_url}: {type(exc).__name__}") from exc
-    response.raise_for_status()
-    body = response.json()
+        raise transport_failure(exc, url.host or base) from exc
+    if response.status_code >= 400:
+        try:
+            issues = parse_operation_outcome(response.json())
+        except ValueError:
+            issues = []
+        raise http_failure(
+            response.status_code,
+            "GET",
+            url.path,
+            base_path=httpx.URL(base).path.rstrip("/"),
+            host=url.host or base,
+            issues=issues,
+        )
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise not_fhir(response, base, "/metadata") from exc
     if not isinstance(body, dict) or body.get("resourceType") != "CapabilityStatement":
-        raise DiscoveryError(f"{base_url}/metadata did not return a CapabilityStatement")
+        if response.status_code >= 300 or not isinstance(body, dict):
+            raise not_fhir(response, base, "/metadata")
+        raise InvalidResponse(
+            f"{base}/metadata answers JSON that is not a FHIR CapabilityStatement: "
+            f"{FHIR_BASE_HINT}."
+        )
     return Capabilities.from_json(body)
 
 
@@ -167,12 +204,16 @@ async def discover(http: httpx.AsyncClient, base_url: str) -> SmartConfiguration
                 return SmartConfiguration.from_json(body)
         problems.append(f".well-known/smart-configuration answered HTTP {response.status_code}")
     except httpx.TransportError as exc:
-        raise FhirTransportError(f"cannot reach {base}: {type(exc).__name__}") from exc
-    except (ValueError, DiscoveryError) as exc:
+        raise transport_failure(exc, httpx.URL(base).host or base) from exc
+    except ValueError:
+        problems.append(".well-known/smart-configuration is not JSON")
+    except DiscoveryError as exc:
         problems.append(f".well-known/smart-configuration is not usable ({exc})")
     try:
         capabilities = await fetch_capabilities(http, base)
-    except (httpx.HTTPStatusError, ValueError, DiscoveryError) as exc:
+    except FhirError as exc:
+        if isinstance(exc, FhirTransportError | NotFhirServer):
+            raise  # its own sentence says more than "does not say where to log in"
         problems.append(f"/metadata is not usable ({type(exc).__name__})")
         raise DiscoveryError(
             "the server does not say where to log in: " + "; ".join(problems)

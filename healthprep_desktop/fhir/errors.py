@@ -90,15 +90,24 @@ class FhirHttpError(FhirError):
     """The server answered with an error status."""
 
     def __init__(
-        self, status: int, method: str, path: str, issues: list[OutcomeIssue] | None = None
+        self,
+        status: int,
+        method: str,
+        path: str,
+        issues: list[OutcomeIssue] | None = None,
+        *,
+        message: str | None = None,
     ) -> None:
         self.status = status
         self.method = method
         self.path = path  # resource path without query string (queries can hold identifiers)
         self.issues = issues or []
         detail = outcome_summary(self.issues)
-        message = f"{method} {path} failed: HTTP {status}"
-        super().__init__(f"{message}: {detail}" if detail else message)
+        if message is None:
+            message = f"{method} {path} failed: HTTP {status}"
+            message = f"{message}: {detail}" if detail else message
+        # `message` is one sentence for the user (fhir/failures.py writes them).
+        super().__init__(message)
 
 
 class BadRequest(FhirHttpError):
@@ -137,8 +146,32 @@ class FhirTransportError(FhirError):
     """The request never got an HTTP answer: DNS, TLS, connection refused, timeout."""
 
 
+class ConnectionRefused(FhirTransportError):
+    """Nothing listens at the URL's host and port."""
+
+
+class NameNotFound(FhirTransportError):
+    """The host name does not resolve (DNS)."""
+
+
+class TlsFailure(FhirTransportError):
+    """The TLS handshake failed (untrusted certificate, wrong scheme or port)."""
+
+
+class ServerTimeout(FhirTransportError):
+    """No answer within the request's time budget (retries included)."""
+
+
 class InvalidResponse(FhirError):
     """The server answered 2xx with something that is not the FHIR JSON asked for."""
+
+
+class NotFhirServer(InvalidResponse):
+    """The address answers with a web page (or other non-FHIR content), not a FHIR API."""
+
+
+class PreflightFailed(FhirError):
+    """The check before a batch found that the batch could not run (one sentence why)."""
 
 
 class AttachmentTooLarge(FhirError):
@@ -146,7 +179,12 @@ class AttachmentTooLarge(FhirError):
 
 
 def http_error_for(
-    status: int, method: str, path: str, issues: list[OutcomeIssue] | None = None
+    status: int,
+    method: str,
+    path: str,
+    issues: list[OutcomeIssue] | None = None,
+    *,
+    message: str | None = None,
 ) -> FhirHttpError:
     cls: type[FhirHttpError]
     if status in (400, 422):
@@ -167,7 +205,7 @@ def http_error_for(
         cls = ServerError
     else:
         cls = FhirHttpError
-    return cls(status, method, path, issues)
+    return cls(status, method, path, issues, message=message)
 
 
 # --- Authentication --------------------------------------------------------------------------

@@ -97,6 +97,8 @@ class FhirConnection:
             retry=config.retry,
             timeout=config.timeout,
             transport=transport,
+            ca_file=config.ca_file,
+            proxy=config.proxy,
             validate=validate,
             keep_invalid=keep_invalid,
             on_invalid=on_invalid,

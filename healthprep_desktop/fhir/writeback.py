@@ -7,6 +7,10 @@ posts a new document that `relatesTo` (replaces) the previous one. The ledger ke
 so a crash between the POST and the ledger update is settled by searching for it. Only claims
 the ledger calls settleable (their owner died or their lease expired) are settled: a live
 process's in-flight post is left alone, and this sheet is not posted beside it.
+
+Where the EHR files notes only against an encounter, the visit's encounter is looked up
+(fhir/visit_encounter.py) before anything is claimed; without one nothing is posted and
+NoEncounterYet says so, so the next run tries again.
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from healthprep_desktop.fhir.client import FhirClient
-from healthprep_desktop.fhir.errors import FhirError, FhirHttpError
+from healthprep_desktop.fhir.errors import FhirError, FhirHttpError, Forbidden
 from healthprep_desktop.fhir.parsing import JSON
 from healthprep_desktop.fhir.status import AuditEvent, AuditSink, no_audit
+from healthprep_desktop.fhir.visit_encounter import VisitKey, find_visit_encounter
 
 LOINC = "http://loinc.org"
 PROGRESS_NOTE = ("11506-3", "Progress note")
@@ -37,6 +42,24 @@ class WritebackError(FhirError):
 
 class WritebackBusy(WritebackError):
     """Another live process is posting this sheet right now."""
+
+
+class NotPostable(WritebackError):
+    """The sheet cannot be posted yet for a reason the next run may not have (kept, unposted)."""
+
+
+NO_ENCOUNTER = "no encounter for this visit yet"
+ENCOUNTER_UNREADABLE = (
+    "this EHR files notes against the visit's encounter, but the sign-in may not read "
+    "encounters: sign in again with permission to read Encounter"
+)
+
+
+class NoEncounterYet(NotPostable):
+    """The EHR files notes only against an encounter and the visit has none (yet)."""
+
+    def __init__(self) -> None:
+        super().__init__(NO_ENCOUNTER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,10 +240,23 @@ async def write_back(
     require_encounter: bool = False,
     audit: AuditSink = no_audit,
     user: str | None = None,
+    clinic_day: date | None = None,
+    appointment_id: str | None = None,
+    visit_start: str | None = None,
+    tz: str | None = None,
 ) -> WritebackResult:
-    """Post the sheet unless this exact content is already the chart's latest version of it."""
+    """Post the sheet unless this exact content is already the chart's latest version of it.
+
+    With ``require_encounter`` (the EHR preset's flag) and no ``doc.encounter_id``, the visit's
+    encounter is looked up from ``clinic_day`` (with the Appointment and its start when the day
+    came from the schedule, in the clinic's zone ``tz``); NoEncounterYet when there is none."""
     if require_encounter and not doc.encounter_id:
-        raise WritebackError("this EHR files notes only against an encounter; none is known")
+        doc = replace(
+            doc,
+            encounter_id=await _visit_encounter(
+                client, doc.patient_id, clinic_day, appointment_id, visit_start, tz
+            ),
+        )
     prefix = f"{connection}|{doc.patient_id}|{doc.sheet_key}|"
     digest = content_hash(doc, content_type)
     recovered: str | None = None
@@ -277,6 +313,26 @@ async def write_back(
         )
     )
     return WritebackResult(outcome, resource_id, master)
+
+
+async def _visit_encounter(
+    client: FhirClient,
+    patient_id: str,
+    clinic_day: date | None,
+    appointment_id: str | None,
+    visit_start: str | None,
+    tz: str | None,
+) -> str:
+    if clinic_day is None:
+        raise NoEncounterYet()
+    visit = VisitKey(clinic_day, appointment_id or None, visit_start, tz)
+    try:
+        found = await find_visit_encounter(client, patient_id, visit)
+    except Forbidden as exc:
+        raise NotPostable(ENCOUNTER_UNREADABLE) from exc
+    if found is None:
+        raise NoEncounterYet()
+    return found
 
 
 def _now() -> datetime:

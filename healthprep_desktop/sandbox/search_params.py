@@ -91,6 +91,7 @@ _TABLE: dict[str, tuple[SearchParam, ...]] = {
         _PATIENT,
         _SUBJECT,
         _d("date", "period"),
+        _r("appointment", "appointment", target="Appointment"),
         _t("status", "status"),
         _t("class", "class"),
         _t("type", "type"),

@@ -13,16 +13,20 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QSpinBox,
     QWidget,
 )
 
 from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, RedirectConfig, Vendor
 from healthprep_desktop.fhir.presets import PRESETS, preset_for
+from healthprep_desktop.fhir.tls import ca_file_problem, proxy_problem
 
 AUTH_LABELS = {
     AuthMethod.SMART_PUBLIC_PKCE: "SMART sign-in (public app, PKCE)",
@@ -97,6 +101,25 @@ class ConnectionForm(QWidget):
         self.priority.setRange(0, 1000)
         self.priority.setValue(100)
         self.priority.setToolTip("Lower is tried first when the clinic has several connections")
+        self.ca_file = QLineEdit()
+        self.ca_file.setObjectName("connCaFile")
+        self.ca_file.setPlaceholderText("none: the system's trusted authorities only")
+        self.ca_file.setToolTip(
+            "The clinic's own certificate authority (PEM or DER file), when the EHR's "
+            "certificate is issued by it and it is not installed on this computer"
+        )
+        self.ca_file_button = QPushButton("Choose…")
+        self.ca_file_button.setObjectName("connCaFileChoose")
+        self.ca_file_button.clicked.connect(self._choose_ca_file)
+        ca_row = QWidget()
+        ca_layout = QHBoxLayout(ca_row)
+        ca_layout.setContentsMargins(0, 0, 0, 0)
+        ca_layout.addWidget(self.ca_file)
+        ca_layout.addWidget(self.ca_file_button)
+        self.proxy = QLineEdit()
+        self.proxy.setObjectName("connProxy")
+        self.proxy.setPlaceholderText("the system's proxy settings")
+        self.proxy.setToolTip("A proxy for this connection only, like http://proxy.clinic:3128")
         self.secret_label = QLabel("Client secret:")
         rows: list[tuple[str | QLabel, QWidget]] = [
             ("Name:", self.name),
@@ -111,6 +134,8 @@ class ConnectionForm(QWidget):
             ("Key algorithm:", self.key_algorithm),
             ("Scopes:", self.scopes),
             ("Redirect port:", self.redirect_port),
+            ("CA file:", ca_row),
+            ("Proxy:", self.proxy),
             ("", self.enabled),
             ("Priority:", self.priority),
         ]
@@ -118,7 +143,15 @@ class ConnectionForm(QWidget):
             self.layout_.addRow(caption, widget)
         self.vendor.currentIndexChanged.connect(self._vendor_changed)
         self.auth.currentIndexChanged.connect(self._auth_changed)
-        for line in (self.name, self.base_url, self.client_id, self.secret, self.username):
+        for line in (
+            self.name,
+            self.base_url,
+            self.client_id,
+            self.secret,
+            self.username,
+            self.ca_file,
+            self.proxy,
+        ):
             line.textEdited.connect(lambda _t: self._edited())
         self.scopes.textChanged.connect(self._edited)
         self.clear()
@@ -154,6 +187,8 @@ class ConnectionForm(QWidget):
             self.key_algorithm.setCurrentText(config.backend_key_algorithm)
             self.scopes.setPlainText(" ".join(config.scopes))
             self.redirect_port.setValue(config.redirect.port)
+            self.ca_file.setText(config.ca_file)
+            self.proxy.setText(config.proxy)
             self.enabled.setChecked(config.enabled)
             self.priority.setValue(priority)
             self._stored_secret = secret_stored
@@ -203,6 +238,17 @@ class ConnectionForm(QWidget):
         self.redirect_port.setValue(preset.fixed_redirect_port)
         self._edited()
 
+    def _choose_ca_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "The clinic's CA certificate",
+            self.ca_file.text(),
+            "Certificates (*.pem *.crt *.cer *.der);;All files (*)",
+        )
+        if path:
+            self.ca_file.setText(path)
+            self._edited()
+
     def _edited(self) -> None:
         if not self._loading:
             self.changed.emit()
@@ -233,6 +279,9 @@ class ConnectionForm(QWidget):
             errors.append("Enter the user name for HTTP Basic.")
         if method is AuthMethod.API_KEY and not self.api_key_header.text().strip():
             errors.append("Enter the name of the API key header.")
+        ca_file = self.ca_file.text().strip()
+        proxy = self.proxy.text().strip()
+        errors.extend(p for p in (ca_file_problem(ca_file), proxy_problem(proxy)) if p)
         config = ConnectionConfig(
             name=name,
             base_url=url,
@@ -247,6 +296,8 @@ class ConnectionForm(QWidget):
             api_key_header=self.api_key_header.text().strip() or "X-API-Key",
             backend_key_algorithm=self.key_algorithm.currentText(),
             backend_key_id=self.key_id.text().strip(),
+            ca_file=ca_file,
+            proxy=proxy,
         )
         return FormValues(config=config, secret=self.secret.text(), errors=errors)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from healthprep_desktop.screening.model import Status
@@ -113,9 +113,10 @@ def next_clinic_day(today: date) -> date:
 
 
 def scheduled_from_appointments(
-    appointments: Iterable[Mapping[str, Any]],
+    appointments: Iterable[Mapping[str, Any]], tz: tzinfo | None = None
 ) -> list[ScheduledPatient]:
-    """Visits with the display names the Appointment carries (no extra reads per patient)."""
+    """Visits with the display names the Appointment carries (no extra reads per patient).
+    ``tz``: the clinic's zone; a start with an offset is shown on the clinic's clock."""
     out: dict[str, ScheduledPatient] = {}
     for appt in appointments:
         if appt.get("status") in ("cancelled", "entered-in-error", "noshow"):
@@ -134,8 +135,21 @@ def scheduled_from_appointments(
                 provider = provider or str(actor.get("display") or "")
         for pid in patient_ids:
             if pid not in out:
-                out[pid] = ScheduledPatient(pid, appt.get("start"), patient_name, provider)
+                out[pid] = ScheduledPatient(
+                    pid, _local(appt.get("start"), tz), patient_name, provider
+                )
     return sorted(out.values(), key=lambda s: (s.start or "", s.patient_id))
+
+
+def _local(start: Any, tz: tzinfo | None) -> str | None:
+    """An Appointment's start on the clinic's clock (as sent when it has no offset)."""
+    if tz is None or not isinstance(start, str):
+        return start if isinstance(start, str) else None
+    try:
+        moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        return start
+    return moment.astimezone(tz).isoformat() if moment.tzinfo is not None else start
 
 
 def patient_name(patient: Mapping[str, Any]) -> str:

@@ -36,8 +36,10 @@ from PySide6.QtWidgets import (
 )
 
 from healthprep_desktop import APP_NAME, paths
+from healthprep_desktop.clinic_zone import clinic_zone
+from healthprep_desktop.fhir.schedule import fetch_day_appointments
 from healthprep_desktop.fhir.status import ConnectionStatus
-from healthprep_desktop.settings import IDLE_LOCK_MINUTES
+from healthprep_desktop.settings import IDLE_LOCK_MINUTES, TIME_ZONE
 from healthprep_desktop.store import AuditAction, Connection
 from healthprep_desktop.ui import day_rows, gc_guard, tasks
 from healthprep_desktop.ui.batch_panel import BatchPanel
@@ -478,14 +480,14 @@ class MainWindow(QMainWindow):
         live = await self.session.open(stored.id)
         if not live.status.is_connected:
             return None
+        scope = self.session.scope
+        # The day in the clinic's zone (explicit bounds, kept by local start date).
+        zone = clinic_zone(await asyncio.to_thread(self.session.settings.get, TIME_ZONE, scope))
         try:
-            appointments = await live.client.search_all(
-                "Appointment", [("date", day.isoformat()), ("_count", 200)]
-            )
+            appointments = await fetch_day_appointments(live.client, day, tz=zone)
         except Exception as exc:  # offline review must keep working when the EHR is away
             self.statusBar().showMessage(f"Schedule not loaded: {describe_error(exc)}")
             return None
-        scope = self.session.scope
         # Reading the schedule shows patient names: an access to PHI like any other fetch.
         await asyncio.to_thread(
             scope.audit,
@@ -493,7 +495,7 @@ class MainWindow(QMainWindow):
             detail=f"schedule {day.isoformat()}: {len(appointments)} appointments",
             ehr_user=live.status.user,
         )
-        return day_rows.scheduled_from_appointments(appointments)
+        return day_rows.scheduled_from_appointments(appointments, zone)
 
     def _show_rows(self, rows: list[DayRow]) -> None:
         self.model.set_rows(rows)

@@ -20,17 +20,23 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from healthprep_desktop.clinic_zone import clinic_zone
 from healthprep_desktop.fhir.discovery import Capabilities
 from healthprep_desktop.fhir.errors import (
     AuthError,
+    ConnectionRefused,
     FhirError,
     FhirTransportError,
+    NameNotFound,
     RateLimited,
     ReauthenticationRequired,
     ServerError,
+    ServerTimeout,
+    TlsFailure,
     Unauthorized,
 )
 from healthprep_desktop.fhir.parsing import preload_models
+from healthprep_desktop.fhir.preflight import preflight
 from healthprep_desktop.fhir.presets import preset_for
 from healthprep_desktop.fhir.record import FetchResult, RawDocument, fetch_patient_record
 from healthprep_desktop.fhir.schedule import ScheduledVisit, fetch_schedule, unique_patients
@@ -78,6 +84,7 @@ from healthprep_desktop.workers.events import (
 )
 from healthprep_desktop.workers.job import JobSpec
 from healthprep_desktop.workers.job_steps import (
+    clinic_time_zone,
     commit_patient,
     dismissed_pairs,
     job_options,
@@ -105,10 +112,28 @@ SINCE_SKEW = timedelta(minutes=5)  # clocks differ: ask for a little more than s
 LEASE_RENEW = 20.0  # seconds between renewals of the job's lease (store.repos.jobs.JOB_LEASE)
 EVENT_CHUNK = 50  # events emitted back to back before yielding to the event loop
 _TRANSIENT = (FhirTransportError, ServerError, RateLimited, BrokenProcessPool, TimeoutError)
+# Not worth another attempt for the patient: the request already used its time budget, or the
+# server cannot be reached at all (each request tried it already).
+_HOPELESS = (ServerTimeout, ConnectionRefused, NameNotFound, TlsFailure)
+PATIENT_BUDGET = 120.0  # seconds for one patient's chart fetch, every attempt included
+WAITING_SHOWN_AFTER = 5.0  # seconds without an answer before "waiting for the server (N s)"
 
 
 class AuthorizationLost(Exception):
     """Raised inside a worker when the connection needs a new sign-in."""
+
+    def __init__(self, cause: BaseException) -> None:
+        self.reason = lost_reason(cause)
+        super().__init__(self.reason)
+
+
+def lost_reason(exc: BaseException) -> str:
+    """Why the sign-in stopped working, in words (our errors carry no token or secret)."""
+    if isinstance(exc, ReauthenticationRequired):
+        return exc.reason
+    if isinstance(exc, Unauthorized):
+        return "the EHR refused the access token (HTTP 401) and it could not be renewed"
+    return str(exc) or type(exc).__name__
 
 
 class BatchJob:
@@ -126,6 +151,8 @@ class BatchJob:
         reconnect_timeout: float | None = None,
         clinic_name: str = "",
         tz: str | None = None,
+        check_first: bool = False,
+        patient_budget: float = PATIENT_BUDGET,
     ) -> None:
         if spec is None and job_id is None:
             raise ValueError("give a job spec for a new job, or the id of a stored job")
@@ -142,6 +169,10 @@ class BatchJob:
         self._reconnect_timeout = reconnect_timeout
         self._clinic_name = clinic_name
         self._tz = tz
+        self._check_first = check_first  # fhir/preflight.py before a new job lists patients
+        self._patient_budget = patient_budget
+        self._workers: list[asyncio.Task[None]] = []
+        self.lost_reason: str | None = None  # why authorization was lost, when it was
         self._running = asyncio.Event()
         self._running.set()
         self._authorized = asyncio.Event()
@@ -173,9 +204,15 @@ class BatchJob:
             self._set_phase(JobPhase.PATIENTS)
 
     def cancel(self) -> None:
+        first = not self._cancelled
         self._cancelled = True
         self._running.set()  # wake paused workers so they can see the flag
         self._authorized.set()
+        if first:
+            # Abort the requests in flight now (a hung server would hold them for their whole
+            # time budget); each worker puts its patient back to pending (_worker_stopped).
+            for task in self._workers:
+                task.cancel()
 
     def reconnected(self) -> None:
         """The user signed in again: workers carry on where they stopped."""
@@ -186,6 +223,14 @@ class BatchJob:
     @property
     def cancelled(self) -> bool:
         return self._cancelled
+
+    def _stopping(self) -> bool:
+        return self._cancelled
+
+    @property
+    def preparing_patients(self) -> bool:
+        """Workers run (cancel() aborts them); before that the job checks and lists."""
+        return bool(self._workers)
 
     @property
     def waiting_for_reconnect(self) -> bool:
@@ -253,16 +298,23 @@ class BatchJob:
 
     async def _prepare_job(self) -> tuple[TenantScope, list[str], dict[str, Any]]:
         db = self._db
+        if self._tz is None and self.spec is not None:  # a real EHR: the clinic's zone setting
+            self._tz = await db.call(clinic_time_zone, self.store, self.spec.tenant_id)
         if self.job_id is None:
             assert self.spec is not None
             spec = self.spec
             scope = await db.call(self.store.tenant, spec.tenant_id)
-            today = datetime.now(UTC).date()
+            today = datetime.now(clinic_zone(self._tz)).date()
             clinic_day = spec.clinic_date or spec.as_of or today
             self._tracker = ProgressTracker(job_id="new")
             self._summary = BatchSummary(job_id=0, clinic_day=clinic_day)
             # Refuse before reading the schedule; open_job checks again, atomically.
             await db.call(refuse_if_busy, scope, self.connection_id, clinic_day, self.owner)
+            if self._check_first:
+                self._set_phase(JobPhase.SCHEDULE, "checking the connection")
+                await preflight(
+                    self.connection, clinic_day=spec.clinic_date, all_patients=spec.all_patients
+                )
             self._set_phase(JobPhase.SCHEDULE, "reading the schedule")
             visits, patient_ids = await self._resolve_patients(spec)
             params: dict[str, Any] = {
@@ -315,8 +367,9 @@ class BatchJob:
         client = self.connection.client
         if spec.clinic_date is not None:
             visits = await fetch_schedule(
-                client, spec.clinic_date, practitioner=spec.practitioner, location=spec.location
-            )
+                client, spec.clinic_date, tz=self._tz,
+                practitioner=spec.practitioner, location=spec.location,
+            )  # fmt: skip
             return visits, unique_patients(visits)
         if spec.patient_ids:
             return [], list(dict.fromkeys(spec.patient_ids))
@@ -374,14 +427,20 @@ class BatchJob:
                 tracker.in_flight += 1
                 try:
                     await self._one_patient(context, pid)
-                except AuthorizationLost:
+                except asyncio.CancelledError:
+                    if not self._stopping():  # cancel() flips the flag while this awaits
+                        raise
+                    await self._worker_stopped(scope, pid)
+                    return
+                except AuthorizationLost as lost:
                     queue.put_nowait(pid)  # not this patient's fault: it goes back in line
-                    await self._lose_authorization(scope, pid)
+                    await self._lose_authorization(scope, pid, lost.reason)
                 finally:
                     tracker.in_flight -= 1
 
         ticker = asyncio.create_task(self._tick())
         workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(patients)))]
+        self._workers = workers
         try:
             await asyncio.gather(*workers)
         except asyncio.CancelledError:
@@ -413,25 +472,41 @@ class BatchJob:
             except (ReauthenticationRequired, Unauthorized, AuthError):
                 return  # stays pending: the next run posts it
 
+    async def _worker_stopped(self, scope: TenantScope, patient_id: str) -> None:
+        """Cancelled mid-patient: the patient goes back to pending for --resume."""
+        assert self.job_id is not None
+        with contextlib.suppress(Exception):
+            await self._db.call(
+                scope.jobs.finish_patient, self.job_id, patient_id, StoredState.PENDING
+            )
+        self._patient(patient_id, PatientState.PENDING, reason="stopped")
+
     async def _tick(self) -> None:
         renewed = time.monotonic()
         while True:
             await asyncio.sleep(1.0)
-            self._progress()
+            waited = self.connection.client.longest_wait()
+            self._progress(
+                f"waiting for the server ({waited:.0f} s)" if waited >= WAITING_SHOWN_AFTER else ""
+            )
             if self.job_id is not None and time.monotonic() - renewed > LEASE_RENEW:
                 renewed = time.monotonic()
                 scope = await self._db.call(self.store.tenant, self._tenant_id())
                 await self._db.call(scope.jobs.renew, self.job_id, self.owner)
 
-    async def _lose_authorization(self, scope: TenantScope, patient_id: str) -> None:
+    async def _lose_authorization(self, scope: TenantScope, patient_id: str, reason: str) -> None:
         if self._authorized.is_set():
             self._authorized.clear()
-            self._set_phase(JobPhase.RECONNECT, "the EHR sign-in expired: reconnect to continue")
+            self.lost_reason = reason
+            log.warning("batch paused: authorization was lost: %s", reason)
+            self._set_phase(
+                JobPhase.RECONNECT, f"the EHR sign-in stopped working ({reason}): sign in again"
+            )
             await self._db.call(
                 scope.audit,
                 AuditAction.REFRESH_FAILURE,
                 outcome=Outcome.FAILURE,
-                detail="batch paused: connection needs a new sign-in",
+                detail=f"batch paused: authorization was lost: {reason}",
                 ehr_user=self._user,
             )
         self._patient(patient_id, PatientState.PENDING, reason="waiting for reconnect")
@@ -468,6 +543,7 @@ class BatchJob:
         assert self.job_id is not None and self._tracker is not None and self._summary is not None
         scope, db = ctx.scope, self._db
         await db.call(scope.jobs.start_patient, self.job_id, patient_id)
+        deadline = time.monotonic() + self._patient_budget
         last_error: BaseException | None = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if self._cancelled:
@@ -476,18 +552,23 @@ class BatchJob:
                 )
                 return
             try:
-                state, hashes, summary = await self._prepare(ctx, patient_id)
+                state, hashes, summary = await self._prepare(ctx, patient_id, deadline)
             except (ReauthenticationRequired, Unauthorized, AuthError) as exc:
                 await db.call(
                     scope.jobs.finish_patient, self.job_id, patient_id, StoredState.PENDING
                 )
-                raise AuthorizationLost() from exc
+                raise AuthorizationLost(exc) from exc
+            except _HOPELESS as exc:
+                last_error = exc
+                break
             except _TRANSIENT as exc:
                 last_error = exc
                 log.info("patient attempt %d failed: %s", attempt, type(exc).__name__)
-                if attempt < MAX_ATTEMPTS:
-                    await asyncio.sleep(RETRY_PAUSE * 2 ** (attempt - 1))
-                continue
+                pause = RETRY_PAUSE * 2 ** (attempt - 1)
+                if attempt < MAX_ATTEMPTS and time.monotonic() + pause < deadline:
+                    await asyncio.sleep(pause)
+                    continue
+                break
             except Exception as exc:
                 last_error = exc
                 if not isinstance(exc, FhirError):
@@ -532,7 +613,7 @@ class BatchJob:
         self._progress()
 
     async def _prepare(
-        self, ctx: RunContext, patient_id: str
+        self, ctx: RunContext, patient_id: str, deadline: float
     ) -> tuple[PatientState, dict[str, str], dict[str, int]]:
         assert self.job_id is not None and self.spec is not None and self._cpu is not None
         scope, db, spec = ctx.scope, self._db, self.spec
@@ -546,14 +627,21 @@ class BatchJob:
         since = None
         if previous is not None:
             since = datetime.fromisoformat(previous.fetched_at) - SINCE_SKEW
-        fetched = await fetch_patient_record(
-            self.connection.client,
-            patient_id,
-            capabilities=self._capabilities,
-            since=since,
-            etags=previous.etags if previous else None,
-            source=self.connection.config.name,
-        )
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                fetched = await fetch_patient_record(
+                    self.connection.client,
+                    patient_id,
+                    capabilities=self._capabilities,
+                    since=since,
+                    etags=previous.etags if previous else None,
+                    source=self.connection.config.name,
+                )
+        except TimeoutError as exc:
+            raise ServerTimeout(
+                f"{self.connection.client.host} did not send this patient's chart within "
+                f"{self._patient_budget:.0f} s: the server may be overloaded; try again later."
+            ) from exc
         record = fetched.record
         own = await db.call(own_documents, scope, patient_id)
         if own:
@@ -737,7 +825,11 @@ class BatchJob:
             connection=config.name,
             content_type=preset.writeback_content_type,
             single_attachment=preset.writeback_single_attachment,
-            require_encounter=False,
+            require_encounter=preset.writeback_needs_encounter,
+            clinic_day=self._summary.clinic_day,
+            appointment_id=visit.get("appointment"),
+            visit_start=visit.get("start"),
+            tz=self._tz,
             audit=StoreAudit(self.store),
             user=self._user,
         )

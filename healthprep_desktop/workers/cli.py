@@ -178,7 +178,14 @@ def run(args: argparse.Namespace) -> int:
         from healthprep_desktop.workers.private_files import environment_failure
 
         if not _environment_error(exc):
-            raise
+            # A bug of ours: the log keeps the traceback, the user gets one sentence.
+            logging.getLogger(__name__).error("batch failed", exc_info=exc)
+            print(
+                f"Cannot run the batch: an unexpected error ({type(exc).__name__}) stopped it; "
+                "the log has the details.",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
         logging.getLogger(__name__).warning("batch stopped: %s", type(exc).__name__)
         where = "the demo's temporary store" if args.demo else "the local store"
         resume = "" if args.demo else " What was finished is kept: 'batch --resume last' goes on."
@@ -215,6 +222,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from healthprep_desktop.fhir.errors import FhirError
     from healthprep_desktop.sandbox.importer import NothingToImport
     from healthprep_desktop.store.repos.jobs import JobBusyError
     from healthprep_desktop.workers.headless import ExportError, HeadlessSession, SessionError
@@ -223,9 +231,18 @@ async def _run(args: argparse.Namespace) -> int:
         async with HeadlessSession.from_args(args) as session:
             job = session.make_job(args)
             loop = asyncio.get_running_loop()
+            main = asyncio.current_task()
+
+            def stop() -> None:
+                # Workers abort their requests themselves; before them (the check, the
+                # listing) nothing is stored yet: the whole run stops at once.
+                if not job.preparing_patients and not job.cancelled and main is not None:
+                    main.cancel()
+                job.cancel()
+
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows
-                    loop.add_signal_handler(sig, job.cancel)
+                    loop.add_signal_handler(sig, stop)
             summary = await job.run()
             session.progress.close()
             if args.out is not None or args.json is not None:
@@ -238,6 +255,15 @@ async def _run(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_ERROR
+    except FhirError as exc:
+        # The check before the batch, the schedule or the patient list failed: our errors
+        # are one sentence with the cause and the fix (fhir/failures.py), never PHI or tokens.
+        logging.getLogger(__name__).warning("batch could not run: %s", exc)
+        print(f"Cannot run the batch: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except asyncio.CancelledError:
+        print("Stopped before any patient was prepared; nothing to resume.", file=sys.stderr)
+        return EXIT_STOPPED
     print(
         f"Job {summary.job_id} ({summary.clinic_day}): {summary.done} prepared, "
         f"{summary.skipped} unchanged, {summary.failed} failed of {summary.total} "
@@ -252,7 +278,9 @@ async def _run(args: argparse.Namespace) -> int:
         for pid, reason in sorted(summary.not_posted.items()):
             print(f"  {pid}: not posted: {reason}")
     if summary.phase in (JobPhase.CANCELLED, JobPhase.RECONNECT):
-        why = "authorization was lost" if summary.phase is JobPhase.RECONNECT else "it was stopped"
+        why = "it was stopped"
+        if summary.phase is JobPhase.RECONNECT:
+            why = f"authorization was lost ({job.lost_reason or 'no reason given'})"
         print(f"Stopped early because {why}; continue with --resume {summary.job_id}.")
         return EXIT_STOPPED
     if summary.failed:

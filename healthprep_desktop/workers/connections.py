@@ -6,6 +6,7 @@ from typing import Any
 
 from healthprep_desktop.fhir.config import ConnectionConfig
 from healthprep_desktop.fhir.session import FhirConnection
+from healthprep_desktop.fhir.status_store import keep_status
 from healthprep_desktop.fhir.store_adapters import (
     StoreAudit,
     StoreSecrets,
@@ -33,7 +34,7 @@ def open_connection(
     "due".
     """
     options.setdefault("keep_invalid", True)
-    return FhirConnection(
+    connection = FhirConnection(
         connection_config(store, tenant_id, connection_id),
         tenant=tenant_id,
         tokens=StoreTokenStore(store),
@@ -41,3 +42,6 @@ def open_connection(
         audit=StoreAudit(store),
         **options,
     )
+    # Last sync and last error survive a restart (stored per connection, no PHI, no secrets).
+    keep_status(store, tenant_id, connection_id, connection.status_tracker)
+    return connection

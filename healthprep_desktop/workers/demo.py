@@ -37,6 +37,7 @@ from healthprep_desktop.sandbox.config import (
 )
 from healthprep_desktop.sandbox.importer import ImportedClinic
 from healthprep_desktop.sandbox.server import SandboxServer
+from healthprep_desktop.settings import TIME_ZONE, Settings
 from healthprep_desktop.store import Store
 
 DEMO_CONNECTION = "Demo clinic (sandbox)"
@@ -59,6 +60,9 @@ async def follow_authorize_redirects(url: str) -> None:
 
 def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+IMPORT_TIME_ZONE = "Etc/GMT+5"  # always -05:00, as ImportedClinic books its visits
 
 
 class _FixedDay:
@@ -154,10 +158,17 @@ class DemoClinic:
             ),
         )
 
+    @property
+    def time_zone(self) -> str:
+        """The demo clinic's zone: the synthetic clinic's, or -05:00 for imports (their visits)."""
+        return self.clinic.time_zone if self.clinic is not None else IMPORT_TIME_ZONE
+
     def ensure_connection(self, store: Store, tenant_id: str) -> int:
         """The demo connection in this clinic, pointed at this run's sandbox (its port changes
         from run to run). Returns the connection id."""
         scope = store.tenant(tenant_id)
+        if scope.settings.get_raw(TIME_ZONE.name) is None:  # the demo clinic keeps its own clock
+            Settings(store).set(TIME_ZONE, self.time_zone, scope)
         config = self.connection_config()
         existing = scope.connections.by_name(DEMO_CONNECTION)
         if existing is None:

@@ -17,6 +17,7 @@ from healthprep_desktop.fhir.loopback import open_system_browser, print_url
 from healthprep_desktop.fhir.presets import user_read_scopes
 from healthprep_desktop.fhir.session import FhirConnection
 from healthprep_desktop.fhir.store_adapters import config_for_store
+from healthprep_desktop.fhir.urls import fhir_url_problem
 from healthprep_desktop.store import Store, StoreError, TenantScope
 from healthprep_desktop.workers.batch import BatchJob, BatchSummary, summary_to_json
 from healthprep_desktop.workers.cli import demo_home, next_clinic_day
@@ -44,6 +45,8 @@ def _secret_from_env(name: str, what: str) -> str:
 def _one_off_config(args: argparse.Namespace) -> tuple[ConnectionConfig, dict[str, str]]:
     """A connection for --fhir-url: its config and the secrets to keep with it."""
     url = args.fhir_url.rstrip("/")
+    if problem := fhir_url_problem(url):  # plain http:// only to this machine
+        raise SessionError(problem)
     scopes = tuple(args.scopes.split()) if args.scopes else None
     secrets: dict[str, str] = {}
     auth = args.auth
@@ -280,6 +283,7 @@ class HeadlessSession:
             reconnect_timeout=0.0,  # nobody can sign in again mid-run in a terminal
             clinic_name=self.scope.tenant.name,
             tz=self.demo.clinic.time_zone if self.demo and self.demo.clinic else None,
+            check_first=True,  # fhir/preflight.py: fail in one sentence before any job exists
         )
 
     async def measure_reports(self, summary: BatchSummary, year: int, out: Path) -> None:

@@ -18,6 +18,7 @@ from healthprep_desktop.settings import (
     LABS_MONTHS,
     OCR_ENABLED,
     OCR_PAGE_CAP,
+    TIME_ZONE,
     Scope,
     Setting,
     Settings,
@@ -41,6 +42,8 @@ def job_options(settings: Settings, scope: TenantScope) -> dict[str, Any]:
         "ocr_enabled": OCR_ENABLED,
         "ocr_page_cap": OCR_PAGE_CAP,
         "concurrency": CONCURRENCY,
+        # Which day each event falls on: a new zone re-screens (part of the rerun hash).
+        "time_zone": TIME_ZONE,
     }
     options: dict[str, Any] = {
         key: settings.get(item, scope_for(item, scope)) for key, item in items.items()
@@ -48,6 +51,11 @@ def job_options(settings: Settings, scope: TenantScope) -> dict[str, Any]:
     # The clinic's edits to the screening library (None: the shipped library as it is).
     options["library_json"] = custom_library_json(scope)
     return options
+
+
+def clinic_time_zone(store: Store, tenant_id: str) -> str:
+    """The clinic's time zone setting (an IANA name; default: this workstation's zone)."""
+    return Settings(store).get(TIME_ZONE, store.tenant(tenant_id))
 
 
 def refuse_if_busy(

@@ -4,8 +4,9 @@ The sheet is committed (stored, patient done, audited) first; posting it to the 
 after, with its own state on the stored sheet's results envelope under ``writeback``:
 ``pending`` (not tried yet, or interrupted: a resumed job posts it), ``posted`` (with the
 document id), ``failed`` (after retries; a rerun tries again) or ``not_posted`` with the reason
-(the EHR refused, or the sign-in has no permission to file documents). A refused post never
-discards the sheet.
+(the EHR refused, the sign-in has no permission to file documents, or the EHR files notes only
+against an encounter and the visit has none yet: "not posted: no encounter for this visit yet",
+marked ``retry``, and the next run looks again). A refused post never discards the sheet.
 
 Before a run that writes back, the scope the sign-in was granted is compared with the scope
 write-back needs (DocumentReference write); when it is missing the run says so in one sentence
@@ -34,7 +35,12 @@ from healthprep_desktop.fhir.errors import (
     Unauthorized,
 )
 from healthprep_desktop.fhir.session import FhirConnection
-from healthprep_desktop.fhir.writeback import LedgerRecord, WritebackBusy, WritebackResult
+from healthprep_desktop.fhir.writeback import (
+    LedgerRecord,
+    NotPostable,
+    WritebackBusy,
+    WritebackResult,
+)
 from healthprep_desktop.store import AuditAction, Outcome, TenantScope
 from healthprep_desktop.store.errors import DuplicateKeyError
 from healthprep_desktop.store.repos.ledger import ClaimOwner
@@ -112,8 +118,12 @@ def ehr_user(connection: FhirConnection) -> str | None:
     return None
 
 
-def mark(state: WritebackState, *, reason: str = "", document: str | None = None) -> dict[str, Any]:
+def mark(
+    state: WritebackState, *, reason: str = "", document: str | None = None, retry: bool = False
+) -> dict[str, Any]:
     out: dict[str, Any] = {"state": state.value}
+    if retry:
+        out["retry"] = True  # not posted for now: the next run tries again
     if reason:
         out["reason"] = reason
         if state is WritebackState.NOT_POSTED:
@@ -198,6 +208,10 @@ class WritebackStep:
                 return await self._end(
                     patient_id, sheet_id, WritebackState.NOT_POSTED, REFUSED_REASON
                 )
+            except NotPostable as exc:
+                return await self._end(
+                    patient_id, sheet_id, WritebackState.NOT_POSTED, str(exc), retry=True
+                )
             except _TRANSIENT as exc:
                 reason = f"the EHR could not be reached or failed ({type(exc).__name__})"
                 if attempt < ATTEMPTS:
@@ -213,9 +227,16 @@ class WritebackStep:
         return await self._end(patient_id, sheet_id, WritebackState.FAILED, reason)
 
     async def _end(
-        self, patient_id: str, sheet_id: int, state: WritebackState, reason: str
+        self,
+        patient_id: str,
+        sheet_id: int,
+        state: WritebackState,
+        reason: str,
+        *,
+        retry: bool = False,
     ) -> tuple[WritebackState, str]:
-        await self.db.call(set_mark, self.scope, sheet_id, mark(state, reason=reason))
+        value = mark(state, reason=reason, retry=retry)
+        await self.db.call(set_mark, self.scope, sheet_id, value)
         await self.db.call(
             self.scope.audit,
             AuditAction.WRITE_BACK,
