@@ -79,7 +79,7 @@ from healthprep_desktop.screening.measures.chart import (
 )
 from healthprep_desktop.screening.measures.cqltime import Point, parse_point
 from healthprep_desktop.screening.model import Evidence, EvidenceKind, ScreeningResult, Status
-from healthprep_desktop.screening.visit_measures import VisitInput, register
+from healthprep_desktop.screening.visit_registry import VisitInput, register
 
 DXA_INDICATION = "dxa_indication"
 STATIN_RISK = "statin_therapy_risk"

@@ -77,7 +77,7 @@ from healthprep_desktop.screening.measures.base import MeasureContext
 from healthprep_desktop.screening.measures.chart import JSON, Chart, codings, reference_of
 from healthprep_desktop.screening.measures.cqltime import add_months, parse_point
 from healthprep_desktop.screening.model import Evidence, EvidenceKind, ScreeningResult, Status
-from healthprep_desktop.screening.visit_measures import VisitInput, register
+from healthprep_desktop.screening.visit_registry import VisitInput, register
 
 IMMUNIZATIONS = "childhood_immunizations"
 WEIGHT_COUNSELLING = "child_weight_counselling"

@@ -12,67 +12,38 @@ unless the measure's rule is about a birthday (CMS117: doses by the second birth
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+import logging
 
-from healthprep_desktop.screening.library import Library
-from healthprep_desktop.screening.measures.base import MeasureContext
+# Importing the families registers their screenings, in this order on the sheet.
+import healthprep_desktop.screening.visit_bone_heart
+import healthprep_desktop.screening.visit_children  # noqa: F401
 from healthprep_desktop.screening.model import ScreeningResult
-from healthprep_desktop.screening.record import PatientRecord
+from healthprep_desktop.screening.visit_registry import (
+    VISIT_SCREENINGS,
+    VisitInput,
+    VisitScreening,
+    register,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class VisitInput:
-    ctx: MeasureContext  # the chart, the rolling year ending on the visit day, edition
-    record: PatientRecord
-    as_of: date
-    library: Library
-    results: tuple[ScreeningResult, ...]  # what the library's rules said, for cross-checks
-
-
-VisitScreening = Callable[[VisitInput], ScreeningResult | None]
-
-# Filled by the family modules at import (see _register below); order is the sheet's order.
-VISIT_SCREENINGS: list[tuple[str, VisitScreening]] = []
-
-
-def register(screening_id: str) -> Callable[[VisitScreening], VisitScreening]:
-    def add(fn: VisitScreening) -> VisitScreening:
-        if any(known == screening_id for known, _ in VISIT_SCREENINGS):
-            raise ValueError(f"visit screening {screening_id!r} registered twice")
-        VISIT_SCREENINGS.append((screening_id, fn))
-        return fn
-
-    return add
+log = logging.getLogger(__name__)
 
 
 def visit_screenings(data: VisitInput) -> list[ScreeningResult]:
     """The measure-backed screenings for one patient; one that fails is left out (its error
     is a bug to fix, not a reason to lose the sheet)."""
-    load_families()
     out: list[ScreeningResult] = []
     have = {r.screening_id for r in data.results}
     for screening_id, fn in VISIT_SCREENINGS:
         if screening_id in have:
             continue
-        result = fn(data)
+        try:
+            result = fn(data)
+        except Exception as exc:  # a malformed chart must not cost the patient the whole sheet
+            log.warning("visit screening %s failed: %s", screening_id, type(exc).__name__)
+            continue
         if result is not None:
             out.append(result)
     return out
 
 
-def load_families() -> None:
-    # Imported here, not at the top: the family modules import this one to register.
-    import healthprep_desktop.screening.visit_bone_heart
-    import healthprep_desktop.screening.visit_children  # noqa: F401
-
-
-__all__ = [
-    "VISIT_SCREENINGS",
-    "VisitInput",
-    "VisitScreening",
-    "load_families",
-    "register",
-    "visit_screenings",
-]
+__all__ = ["VISIT_SCREENINGS", "VisitInput", "VisitScreening", "register", "visit_screenings"]

@@ -95,10 +95,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_add(args: argparse.Namespace) -> int:
     from healthprep_desktop.screening.library import default_library
-    from healthprep_desktop.screening.visit_measures import VISIT_SCREENINGS, load_families
+    from healthprep_desktop.screening.visit_measures import VISIT_SCREENINGS
     from healthprep_desktop.store import AuditAction, EntryKind
 
-    load_families()
     known = {s.id for s in default_library().screenings} | {sid for sid, _ in VISIT_SCREENINGS}
     if args.screening not in known:
         print(

@@ -267,3 +267,21 @@ def test_entries_never_touch_a_screening_that_does_not_apply() -> None:
     )
     (result,) = run(case, na, entries=(entry("declined"),))
     assert result.status is Status.NOT_APPLICABLE
+
+
+def test_a_failing_measure_backed_row_is_left_out_not_the_sheet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from healthprep_desktop.screening.visit_registry import VISIT_SCREENINGS
+
+    def broken(_data: object) -> None:
+        raise KeyError("boom")
+
+    # A fake family member that raises, as a hostile chart could make a real one do.
+    monkeypatch.setattr(
+        "healthprep_desktop.screening.visit_measures.VISIT_SCREENINGS",
+        [("broken_row", broken), *VISIT_SCREENINGS],
+    )
+    case = Case("p", birth="1960-01-01")
+    (result,) = run(case, due("colorectal_cancer"))
+    assert result.status is Status.DUE
