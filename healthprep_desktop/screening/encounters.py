@@ -6,12 +6,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from healthprep_desktop.screening.dates import parse_day_range
 
-if TYPE_CHECKING:
-    from healthprep_desktop.screening.facts import Fact
+
+class Reading(Protocol):
+    """What an encounter needs of a fact (facts.Fact has these): no import of facts here."""
+
+    @property
+    def encounter_ref(self) -> str: ...
+
+    @property
+    def moment(self) -> datetime | None: ...
+
+    @property
+    def day(self) -> date | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +35,7 @@ class EncounterInfo:
     start: datetime | date | None
     end: datetime | date | None
 
-    def holds(self, fact: Fact) -> bool:
+    def holds(self, fact: Reading) -> bool:
         """Whether ``fact`` (an Observation) was taken during this encounter: its
         ``encounter`` reference names it, or its time falls inside the encounter's period (to
         the second when both state a time with an offset, else by the day)."""
