@@ -20,6 +20,7 @@ from healthprep_desktop.screening.measures.chart import (
     Chart,
     codings,
     do_not_perform,
+    not_done_value_sets,
     reference_of,
     text_is,
     value_set_keys,
@@ -142,7 +143,7 @@ def documented_reason(
             if not _negated(resource):
                 continue
             own = chart.code_keys(resource)
-            named = _named_sets(resource, chart)
+            named = set().union(*(not_done_value_sets(c) for c in chart.primary_code(resource)))
             if own.isdisjoint(keys) and named.isdisjoint(set_ids):
                 continue
             day = _day(resource)
@@ -155,19 +156,6 @@ def documented_reason(
             if best is None or candidate.day > best.day:
                 best = candidate
     return best
-
-
-def _named_sets(resource: JSON, chart: Chart) -> set[str]:
-    named: set[str] = set()
-    for concept in chart.primary_code(resource):
-        if not isinstance(concept, dict):
-            continue
-        for ext in concept.get("extension") or ():
-            if isinstance(ext, dict) and "notDoneValueSet" in str(ext.get("url", "")):
-                value = ext.get("valueCanonical") or ext.get("valueUri")
-                if isinstance(value, str):
-                    named.add(value.rsplit("/", 1)[-1].split("|")[0])
-    return named
 
 
 __all__ = ["DocumentedReason", "classify", "documented_reason"]

@@ -8,16 +8,14 @@ references); the audit entry holds counts and references, no PHI.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from healthprep_desktop.screening.measures import MeasurementPeriod, evaluate_measures
 from healthprep_desktop.screening.measures.report import measure_report
 from healthprep_desktop.store import AuditAction, TenantScope
+from healthprep_desktop.workers.private_files import make_private_dir, write_private_json
 
 
 @dataclass(slots=True)
@@ -36,13 +34,6 @@ def _safe_name(patient_id: str) -> str:
     return cleaned if cleaned.strip(".") else "_"
 
 
-def _write_private(path: Path, data: dict[str, Any]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
-        fh.write("\n")
-
-
 def write_measure_reports(
     scope: TenantScope,
     connection_id: int,
@@ -53,7 +44,7 @@ def write_measure_reports(
     period = MeasurementPeriod.calendar_year(year)
     run = MeasureRun()
     started = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(out)
     for patient_id in patient_ids:
         stored = scope.records.get(connection_id, patient_id)
         if stored is None:
@@ -65,10 +56,10 @@ def write_measure_reports(
         if result.errors:
             run.errors[patient_id] = dict(result.errors)
         folder = out / _safe_name(patient_id)
-        folder.mkdir(exist_ok=True, mode=0o700)
+        make_private_dir(folder)
         for cms, outcomes in result.outcomes.items():
             report = measure_report(cms, patient_id, period, outcomes)
-            _write_private(folder / f"{cms}.json", report)
+            write_private_json(folder / f"{cms}.json", report, indent=1, sort_keys=False)
             run.reports += 1
             if any(p["count"] for g in report["group"] for p in g["population"][:1]):
                 run.in_population[cms] = run.in_population.get(cms, 0) + 1

@@ -141,7 +141,8 @@ def has_unknown_modifier(resource: JSON) -> bool:
     return False
 
 
-def _not_done_value_sets(concept: Any) -> set[str]:
+def not_done_value_sets(concept: Any) -> set[str]:
+    """The value sets a negated resource's code names (QI-Core notDoneValueSet), by OID."""
     found: set[str] = set()
     if not isinstance(concept, dict):
         return found
@@ -300,7 +301,7 @@ class Chart:
     def _negated(self, resource: JSON, oids: tuple[str, ...]) -> bool:
         if self._code_in(resource, value_set_keys(oids)):
             return True
-        named = set().union(*(_not_done_value_sets(c) for c in self.primary_code(resource)))
+        named = set().union(*(not_done_value_sets(c) for c in self.primary_code(resource)))
         return any(oid in named for oid in oids)
 
     def not_done(self, resource_type: str, *oids: str) -> list[JSON]:
@@ -340,6 +341,7 @@ __all__ = [
     "concept_is",
     "do_not_perform",
     "has_unknown_modifier",
+    "not_done_value_sets",
     "reference_id",
     "reference_of",
     "text_is",
