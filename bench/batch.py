@@ -17,9 +17,10 @@ screen, render the sheet.
              charts refetched and sheets re-rendered, document text from the cache (no OCR).
 
 Printed for each: wall time, requests, requests per patient, the lower bound (requests / rate
-limit) and the ratio to it, peak RSS (the process plus its pool workers); for the pipeline also
-the event loop's longest stall. Targets: pipeline within 1.15x of its lower bound, longest
-stall under 50 ms, peak RSS under 500 MB.
+limit) and the ratio to it, peak memory of the whole process tree (the process, its pool
+workers and their tesseract runs; PSS, with summed RSS beside it); for the pipeline also the
+event loop's longest stall. Targets: pipeline within 1.15x of its lower bound, longest stall
+under 50 ms, peak memory under 500 MB (under 600 MB for --patients 2000, issue 12).
 """
 
 from __future__ import annotations
@@ -97,28 +98,102 @@ def _rss_of(pid: int) -> int:
         return 0
 
 
-def _children(pid: int) -> list[int]:
+def _pss_of(pid: int) -> int:
+    """Proportional set size: resident memory with each shared page divided among the
+    processes sharing it (Linux 4.14+; RSS elsewhere). Summed over a tree it counts shared
+    libraries once, and a worker's fork for tesseract (a copy-on-write twin of the worker for
+    the instant before exec) adds nothing, where summed RSS counted the worker twice."""
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return _rss_of(pid)
+
+
+def _children(pid: int) -> list[int]:
+    """Every child of ``pid``. Linux lists children per thread that started them, and the
+    process pool is spawned from a helper thread (CpuPool.warm): reading only the main
+    thread's list missed every pool worker."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return []
+        return out
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out.extend(int(p) for p in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (pool workers, their tesseract runs, the resource
+    tracker): the whole process tree, as the issue measures it."""
+    # Each process once: a child can be listed under more than one thread of its parent
+    # (counted twice, a pool worker showed up as a third worker of a two-worker pool).
+    out: list[int] = []
+    seen: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        out.append(current)
+        todo.extend(_children(current))
+    return out
+
+
+def _name(pid: int, me: int) -> str:
+    """main, worker, tracker or the program's name (tesseract), for the peak's breakdown."""
+    if pid == me:
+        return "main"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    if "resource_tracker" in cmd:
+        return "tracker"
+    if "spawn_main" in cmd:
+        return "worker"
+    return os.path.basename(cmd.split(" ", 1)[0]) or "?"
 
 
 class RssSampler:
-    """Peak resident memory of this process plus its children (the process pool)."""
+    """Peak memory of this process's whole tree (itself, the process pool and any
+    grandchildren), summed per sample: as PSS (each page once; the figure the target is
+    checked on) and as plain RSS (shared pages counted in every process)."""
 
     def __init__(self) -> None:
-        self.peak = 0
+        self.peak = 0  # PSS
+        self.rss_peak = 0
+        self.main_peak = 0  # this process alone
+        self.most_processes = 0  # the largest tree seen
+        self.at_peak: list[tuple[str, int]] = []  # (process name, bytes) in the peak sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
-            total = _rss_of(me) + sum(_rss_of(c) for c in _children(me))
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.05)
+            tree = _tree(me)
+            sizes = [(p, _pss_of(p)) for p in tree]
+            total = sum(size for _, size in sizes)
+            self.rss_peak = max(self.rss_peak, sum(_rss_of(p) for p in tree))
+            self.main_peak = max(self.main_peak, _pss_of(me))
+            self.most_processes = max(self.most_processes, len(tree))
+            if total > self.peak:
+                self.peak = total
+                self.at_peak = [(_name(p, me), size) for p, size in sizes]
+            # Reading smaps_rollup costs the kernel a page-table walk per process: 10 samples
+            # a second keep the sampler's own CPU out of the figures it measures.
+            self._stop.wait(0.1)
 
     def __enter__(self) -> RssSampler:
         self._thread.start()
@@ -279,7 +354,11 @@ def run_approach(name: str, base_url: str, rate: float, tz: str, out: Any) -> No
             result = asyncio.run(_common(base_url, tz, group=1, pause=0.0))
         else:
             result = asyncio.run(_common(base_url, tz, group=10, pause=1.0))
-    result["peak_rss_mb"] = rss.peak / 2**20
+    result["peak_rss_mb"] = rss.peak / 2**20  # PSS summed over the tree
+    result["peak_rss_sum_mb"] = rss.rss_peak / 2**20
+    result["main_peak_mb"] = rss.main_peak / 2**20
+    result["processes"] = rss.most_processes
+    result["at_peak"] = ", ".join(f"{n} {b / 2**20:.0f}" for n, b in rss.at_peak)
     import resource
 
     me, kids = (
@@ -328,7 +407,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"per patient {r['requests'] / max(1, r['patients']):.2f}  "
                 f"bound {bound:6.1f} s  ratio {r['wall'] / bound:5.2f}  "
                 f"429s {r['rate_limited']:4d}  failed {r['failed']}  "
-                f"peak RSS {r['peak_rss_mb']:6.0f} MB"
+                f"peak memory (whole process tree, PSS) {r['peak_rss_mb']:6.0f} MB "
+                f"[summed RSS {r['peak_rss_sum_mb']:.0f} MB] "
+                f"(main process {r['main_peak_mb']:.0f} MB, up to {r['processes']} processes; "
+                f"at the peak, MB: {r['at_peak']})"
                 + (
                     f"  longest loop stall {r['stall_ms']:.0f} ms at {r['stall_at_s']:.1f} s"
                     f" (stalls over 50 ms: {len(r['stalls_over_50ms'])})"
@@ -355,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
                     "longest_stall_ms": round(p["stall_ms"], 1),
                     "target_stall_ms": 50,
                     "peak_rss_mb": round(p["peak_rss_mb"]),
-                    "target_rss_mb": 500,
+                    "target_rss_mb": 600 if args.patients >= 2000 else 500,
                 }
             )
         )

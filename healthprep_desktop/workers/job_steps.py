@@ -28,6 +28,7 @@ from healthprep_desktop.store import PatientState as StoredState
 from healthprep_desktop.store.repos.jobs import JobBusyError
 from healthprep_desktop.store.repos.ledger import ClaimOwner
 from healthprep_desktop.workers.library_overrides import custom_library_json
+from healthprep_desktop.workers.writeback_step import WRITEBACK_KEY
 
 
 def job_options(settings: Settings, scope: TenantScope) -> dict[str, Any]:
@@ -90,8 +91,11 @@ def open_job(
 
 
 def pending_writebacks(scope: TenantScope, job_id: int) -> list[tuple[str, int]]:
-    """Done patients of the job whose stored sheet was not posted yet (the run stopped between
-    storing the sheet and posting it): (patient id, sheet id), in schedule order."""
+    """Done patients of the job whose stored sheet is still to be posted: (patient id, sheet
+    id), in schedule order. That is a sheet whose post was never tried or was interrupted
+    (``pending``), failed after its retries (``failed``), or was not posted for a reason that
+    may have gone since (``retry``: no encounter for the visit yet, a sign-in without write
+    permission). A resumed job posts these; its done patients are not prepared again."""
     sheets: dict[str, tuple[int, Any]] = {}
     for info in scope.sheets.all(job_id=job_id):
         sheets[info.patient_id] = (info.id, info.results)  # newest last
@@ -100,8 +104,12 @@ def pending_writebacks(scope: TenantScope, job_id: int) -> list[tuple[str, int]]
         found = sheets.get(patient.patient_id)
         if found is None or not isinstance(found[1], dict):
             continue
-        state = (found[1].get("writeback") or {}).get("state")
-        if state in ("pending", "failed"):
+        mark = found[1].get(WRITEBACK_KEY)
+        if not isinstance(mark, dict):
+            continue
+        if mark.get("state") in ("pending", "failed") or (
+            mark.get("state") == "not_posted" and mark.get("retry") is True
+        ):
             out.append((patient.patient_id, found[0]))
     return out
 

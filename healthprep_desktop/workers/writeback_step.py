@@ -5,8 +5,9 @@ after, with its own state on the stored sheet's results envelope under ``writeba
 ``pending`` (not tried yet, or interrupted: a resumed job posts it), ``posted`` (with the
 document id), ``failed`` (after retries; a rerun tries again) or ``not_posted`` with the reason
 (the EHR refused, the sign-in has no permission to file documents, or the EHR files notes only
-against an encounter and the visit has none yet: "not posted: no encounter for this visit yet",
-marked ``retry``, and the next run looks again). A refused post never discards the sheet.
+against an encounter and the visit has none yet: "not posted: no encounter for this visit yet"),
+marked ``retry``: the next run, or ``--resume`` of the same job once the user signed in again or
+the EHR opened the encounter, tries again. A refused post never discards the sheet.
 
 Before a run that writes back, the scope the sign-in was granted is compared with the scope
 write-back needs (DocumentReference write); when it is missing the run says so in one sentence
@@ -196,8 +197,11 @@ class WritebackStep:
     ) -> tuple[WritebackState, str]:
         """``post`` is a coroutine factory doing the write-back; returns the state and reason.
         A lost sign-in is re-raised (the sheet stays ``pending`` for the next attempt)."""
+        # Both refusals are fixed by a new sign-in, after which a resumed job posts (retry).
         if self.blocked is not None:
-            return await self._end(patient_id, sheet_id, WritebackState.NOT_POSTED, NO_SCOPE_REASON)
+            return await self._end(
+                patient_id, sheet_id, WritebackState.NOT_POSTED, NO_SCOPE_REASON, retry=True
+            )
         reason = ""
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -206,7 +210,7 @@ class WritebackStep:
                 raise
             except Forbidden:
                 return await self._end(
-                    patient_id, sheet_id, WritebackState.NOT_POSTED, REFUSED_REASON
+                    patient_id, sheet_id, WritebackState.NOT_POSTED, REFUSED_REASON, retry=True
                 )
             except NotPostable as exc:
                 return await self._end(
