@@ -17,6 +17,7 @@ from healthprep_desktop.fhir.config import AuthMethod
 from healthprep_desktop.fhir.errors import AuthError, FhirError, PreflightFailed
 from healthprep_desktop.fhir.record import RECORD_TYPES
 from healthprep_desktop.fhir.session import FhirConnection
+from healthprep_desktop.fhir.tls import NetworkSettings, explain_certificate_failure
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,28 @@ def needed_types(*, schedule: bool) -> tuple[str, ...]:
     return ("Patient", *RECORD_TYPES, *(("Appointment",) if schedule else ()))
 
 
+# The sentences, as functions: docs/admin-guide.md's table is generated from them.
+
+
+def version_failure(host: str, version: str) -> str:
+    return (
+        f"{host} speaks FHIR {version}; HealthPrep Desktop needs FHIR R4 (4.0.x): check that "
+        "the URL points at the R4 endpoint."
+    )
+
+
+def sign_in_unusable(host: str, reason: str) -> str:
+    return f"The sign-in to {host} cannot be used ({reason}): sign in again."
+
+
+def missing_scopes_failure(missing: list[str], prefix: str | None) -> str:
+    names = ", ".join(f"{prefix or 'user'}/{t}.read" for t in missing)
+    return (
+        f"The EHR did not grant read access to {len(missing)} of the types the screenings "
+        f"need ({names}): ask the EHR administrator to grant these scopes, then sign in again."
+    )
+
+
 async def preflight(
     connection: FhirConnection,
     *,
@@ -73,30 +96,20 @@ async def preflight(
     try:
         capabilities = await connection.capabilities()
     except FhirError as exc:
-        raise PreflightFailed(str(exc)) from exc
+        raise PreflightFailed(await failure_sentence(exc, connection)) from exc
     if capabilities.fhir_version and not capabilities.is_r4:
-        raise PreflightFailed(
-            f"{host} speaks FHIR {capabilities.fhir_version}; HealthPrep Desktop needs FHIR R4 "
-            "(4.0.x): check that the URL points at the R4 endpoint."
-        )
+        raise PreflightFailed(version_failure(host, capabilities.fhir_version))
     if config.auth_method.is_smart:
         try:
             await connection.tokens.access_token()
         except AuthError as exc:
             reason = getattr(exc, "reason", None) or str(exc)
-            raise PreflightFailed(
-                f"The sign-in to {host} cannot be used ({reason}): sign in again."
-            ) from exc
+            raise PreflightFailed(sign_in_unusable(host, reason)) from exc
         tokens = connection.tokens.tokens
         missing = missing_types(tokens.scope if tokens else "", needed_types(schedule=bool(
             clinic_day)))  # fmt: skip
         if missing:
-            names = ", ".join(f"{prefix or 'user'}/{t}.read" for t in missing)
-            raise PreflightFailed(
-                f"The EHR did not grant read access to {len(missing)} of the types the "
-                f"screenings need ({names}): ask the EHR administrator to grant these scopes, "
-                "then sign in again."
-            )
+            raise PreflightFailed(missing_scopes_failure(missing, prefix))
     try:
         if clinic_day is not None:
             await _first_page(connection, "Appointment", [("date", clinic_day.isoformat())])
@@ -107,6 +120,18 @@ async def preflight(
     except FhirError as exc:
         raise PreflightFailed(str(exc)) from exc
     log.info("pre-flight check passed for %s", host)
+
+
+async def failure_sentence(exc: BaseException, connection: FhirConnection) -> str:
+    """The sentence for a failed request; for a certificate that does not verify, the one that
+    names the certificate and why (fhir/tls.py looks at the server's certificate)."""
+    try:
+        named = await explain_certificate_failure(
+            exc, connection.config.base_url, NetworkSettings.of(connection.config)
+        )
+    except (OSError, ValueError):  # the look at the certificate failed: keep the first sentence
+        named = None
+    return named or str(exc)
 
 
 async def _first_page(

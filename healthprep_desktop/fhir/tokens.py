@@ -41,6 +41,12 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def refresh_refused(error: str) -> str:
+    """Why the sign-in ended when the token endpoint refused a refresh (e.g. invalid_grant:
+    the refresh token was revoked or expired)."""
+    return f"the server refused the token refresh ({error})"
+
+
 @dataclass(frozen=True, slots=True)
 class TokenSet:
     access_token: str = field(repr=False)
@@ -395,7 +401,7 @@ class TokenManager:
                 # Someone stored other tokens while ours were refused: theirs stand.
                 self._adopt(newer)
                 return newer.access_token
-            self._fail(f"the server refused the token refresh ({exc.error})", used=current)
+            self._fail(refresh_refused(exc.error), used=current)
         except ReauthenticationRequired as exc:
             self._fail(exc.reason, used=current)
         except FhirError as exc:

@@ -18,7 +18,9 @@ from healthprep_desktop.sandbox.faults import (
     operation_outcome,
 )
 from healthprep_desktop.sandbox.fhir_api import FhirApi
+from healthprep_desktop.sandbox.launch import LaunchHttp
 from healthprep_desktop.sandbox.org import Organization
+from healthprep_desktop.sandbox.registration import RegistrationHttp
 
 _ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
 
@@ -45,12 +47,23 @@ class SandboxApp:
         self.orgs = {org.org_id: Organization(org, config, self.clock) for org in config.orgs}
         fhir = FhirApi(config, self.orgs, self.stats, self.clock)
         auth = AuthHttp(config, self.orgs)
+        registration = RegistrationHttp(self.orgs)  # also installs the JWT bearer grant
         routes = [
             Route("/", self._index),
             Route("/_sandbox/stats", self._stats),
             Route("/org/{org_id}/auth/authorize", auth.authorize, methods=["GET", "POST"]),
             Route("/org/{org_id}/auth/token", auth.token, methods=["POST"]),
             Route("/org/{org_id}/auth/jwks", auth.jwks),
+            # Dynamic client registration (sandbox/registration.py); also installs the
+            # JWT bearer grant in each organization's token endpoint.
+            Route("/org/{org_id}/auth/register", registration.register, methods=["POST"]),
+            Route(
+                "/org/{org_id}/auth/register/{client_id}",
+                registration.revoke,
+                methods=["DELETE"],
+            ),
+            # The EHR side of an EHR launch (sandbox/launch.py): issues healthprep:// launches.
+            Route("/org/{org_id}/launch", LaunchHttp(self.orgs).issue, methods=["POST"]),
             Route("/org/{org_id}/fhir", fhir.endpoint, methods=_ALL_METHODS),
             Route("/org/{org_id}/fhir/{rest:path}", fhir.endpoint, methods=_ALL_METHODS),
         ]

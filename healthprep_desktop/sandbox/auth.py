@@ -15,7 +15,7 @@ import hmac
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -31,6 +31,7 @@ from healthprep_desktop.sandbox.config import (
     SandboxClock,
     TokenSettings,
 )
+from healthprep_desktop.sandbox.launch import LaunchContext, LaunchRegistry
 from healthprep_desktop.sandbox.scopes import ScopeGrant
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -90,6 +91,7 @@ class AuthorizeRequest:
     state: str
     code_challenge: str | None
     nonce: str | None
+    launch: LaunchContext | None = None  # an EHR launch's patient and encounter
 
 
 @dataclass(slots=True)
@@ -104,6 +106,7 @@ class IssuedCode:
     nonce: str | None
     expires_at: float
     used: bool = False
+    encounter: str | None = None  # EHR launch context
 
 
 @dataclass(slots=True)
@@ -127,6 +130,7 @@ class RefreshToken:
     expires_at: float
     family: str
     revoked: bool = False
+    encounter: str | None = None  # EHR launch context, repeated on refresh
 
 
 def redirect_allowed(registered: tuple[str, ...], requested: str) -> bool:
@@ -164,6 +168,10 @@ def _same_url(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
 
 
+# (form, token_url, issuer) -> the token response; raises OAuthError.
+GrantHandler = Callable[[Mapping[str, str], str, str], Awaitable[JSON]]
+
+
 @dataclass
 class AuthServer:
     org_id: str
@@ -177,8 +185,14 @@ class AuthServer:
     _jwks_cache: dict[str, tuple[float, JSON]] = field(default_factory=dict)
     _issued: int = 0
     counts: dict[str, int] = field(default_factory=dict)  # tokens issued per grant type
+    launches: LaunchRegistry = field(init=False)  # EHR launches this organization issued
+    # Grant types served by other modules (sandbox/registration.py: the JWT bearer grant of
+    # dynamically registered clients), called before client authentication: they carry their
+    # own proof (a signed assertion) instead of a client secret.
+    grant_handlers: dict[str, GrantHandler] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.launches = LaunchRegistry(self.clock)
         self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = f"{self.org_id}-id-token"
 
@@ -229,7 +243,17 @@ class AuthServer:
         )
         if not grant.clinical:
             raise fail("invalid_scope", "no grantable clinical scope was requested")
-        return AuthorizeRequest(client, redirect_uri, grant, state, challenge, params.get("nonce"))
+        launch: LaunchContext | None = None
+        if params.get("launch"):
+            # SMART EHR launch: the handle is redeemed once, and only with the launch scope.
+            if not grant.has("launch"):
+                raise fail("invalid_scope", "an EHR launch needs the launch scope")
+            launch = self.launches.redeem(params["launch"])
+            if launch is None:
+                raise fail("invalid_request", "launch is unknown, expired or already used")
+        return AuthorizeRequest(
+            client, redirect_uri, grant, state, challenge, params.get("nonce"), launch
+        )
 
     def issue_code(
         self,
@@ -241,11 +265,14 @@ class AuthServer:
     ) -> str:
         code = secrets.token_urlsafe(32)
         needs_patient = request.grant.has("launch/patient") or request.grant.has_patient_level
+        if request.launch is not None:  # the EHR chose the patient, not the consent page
+            patient, needs_patient = request.launch.patient, True
         self._codes[code] = IssuedCode(
             client_id=request.client.client_id,
             redirect_uri=request.redirect_uri,
             grant=request.grant,
             patient=patient if needs_patient else None,
+            encounter=request.launch.encounter if request.launch else None,
             fhir_user=fhir_user,
             username=username,
             code_challenge=request.code_challenge,
@@ -267,6 +294,11 @@ class AuthServer:
         grant_type = form.get("grant_type")
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is required")
+        handler = self.grant_handlers.get(grant_type)
+        if handler is not None:
+            answer = await handler(form, token_url, issuer)
+            self.counts[grant_type] = self.counts.get(grant_type, 0) + 1
+            return answer
         client = await self.authenticate_client(form, authorization, token_url)
         if grant_type == "authorization_code":
             response = self._redeem_code(client, form, issuer)
@@ -429,6 +461,7 @@ class AuthServer:
             family=code,
             issuer=issuer,
             nonce=issued.nonce,
+            encounter=issued.encounter,
         )
 
     def _refresh_grant(
@@ -459,6 +492,7 @@ class AuthServer:
             issuer=issuer,
             nonce=None,
             refresh_lifetime=current.expires_at - self.clock.now(),
+            encounter=current.encounter,
         )
 
     def _client_credentials(self, client: ClientRegistration, form: Mapping[str, str]) -> JSON:
@@ -494,6 +528,7 @@ class AuthServer:
         nonce: str | None,
         allow_refresh: bool = True,
         refresh_lifetime: float | None = None,
+        encounter: str | None = None,
     ) -> JSON:
         self._prune()
         now = self.clock.now()
@@ -510,7 +545,13 @@ class AuthServer:
         }
         if patient is not None:
             response["patient"] = patient
-        if allow_refresh and (grant.has("offline_access") or grant.has("online_access")):
+        if encounter is not None:
+            response["encounter"] = encounter
+        # Some EHRs (Epic) give public clients no refresh token; such apps register a key
+        # (dynamic client registration) for lasting access instead.
+        public_refresh = self.tokens.refresh_for_public_clients or not client.is_public
+        wants_refresh = grant.has("offline_access") or grant.has("online_access")
+        if allow_refresh and public_refresh and wants_refresh:
             refresh = secrets.token_urlsafe(32)
             self._refresh[refresh] = RefreshToken(
                 client.client_id,
@@ -520,6 +561,7 @@ class AuthServer:
                 username,
                 now + (refresh_lifetime or self.tokens.refresh_token_lifetime),
                 family,
+                encounter=encounter,
             )
             response["refresh_token"] = refresh
         if grant.has("openid") and grant.has("fhirUser") and fhir_user and issuer:

@@ -103,6 +103,12 @@ def register(subparsers: Any) -> None:
     how.add_argument("--out", type=Path, help="write one PDF per patient and the day's PDF here")
     how.add_argument("--json", type=Path, help="write machine-readable results here")
     how.add_argument("--write-back", action="store_true", help="post each sheet to the chart")
+    how.add_argument(
+        "--print-sign-in-link",
+        action="store_true",
+        help="without a terminal, print the sign-in address and wait for the sign-in "
+        "(another program opens it) instead of stopping at once",
+    )
     how.add_argument("--force", action="store_true", help="refetch and re-screen everything")
     how.add_argument("--concurrency", type=int, help="patients in flight (default: from limits)")
     how.add_argument(
@@ -118,6 +124,11 @@ def register(subparsers: Any) -> None:
         help="with --measure-period: write DIR/<patient id>/<CMS id>.json (individual "
         "MeasureReports)",
     )
+    how.add_argument(
+        "--explain-fetch",
+        action="store_true",
+        help="print the chart fetch plan (per sandbox profile with --demo) and stop",
+    )
     how.add_argument("--patients-in-demo", type=int, default=500, help=argparse.SUPPRESS)
     add_unlock_option(p)
     p.set_defaults(func=run)
@@ -132,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
         from healthprep_desktop.workers.jobs_list import list_jobs
 
         return list_jobs(args)
+    if args.explain_fetch:
+        from healthprep_desktop.workers.explain_fetch import explain_fetch
+
+        return explain_fetch(args)
     if args.patients and args.all_patients:
         print("Choose --patients or --all-patients, not both.", file=sys.stderr)
         return EXIT_ERROR
@@ -230,6 +245,16 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         async with HeadlessSession.from_args(args) as session:
             job = session.make_job(args)
+            if job.spec is not None and job.spec.write_back and session.connection is not None:
+                # A sign-in that may not file documents: offer the fix before the run (also
+                # on --resume of a write-back job).
+                from healthprep_desktop.workers.write_scope import offer_in_terminal
+
+                assert session.store is not None and session.scope is not None
+                assert session.connection_id is not None
+                session.connection = job.connection = await offer_in_terminal(
+                    session.store, session.scope.id, session.connection_id, session.connection
+                )
             loop = asyncio.get_running_loop()
             main = asyncio.current_task()
 

@@ -5,6 +5,7 @@
     connection add --tenant T --name N --base-url URL --auth smart-backend --client-id ID
     connection key make|show|import --tenant T --connection N
     connection test --tenant T --connection N
+    connection sign-in --tenant T --connection N [--lasting] [--no-browser]
     connection sign-out --tenant T --connection N
 
 Secrets never go on the command line: a client secret, password or API key comes from the
@@ -74,7 +75,19 @@ def register(subparsers: Any) -> None:
     add.add_argument("--redirect-port", type=int, default=None, help="fixed loopback port")
     add.add_argument("--username", default="", help="with --auth basic")
     add.add_argument("--api-key-header", default="X-API-Key", help="with --auth api-key")
+    add.add_argument(
+        "--ca-file", default="", help="a private CA's certificate (PEM) to trust for this EHR"
+    )
+    add.add_argument(
+        "--proxy", default="", help="http(s)://host:port for this EHR (default: the system's)"
+    )
     test = actions.add_parser("test", help="check metadata, SMART discovery and a sample read")
+    sign_in = actions.add_parser(
+        "sign-in", help="sign in through the browser (prints the link; --lasting: no browser later)"
+    )
+    from healthprep_desktop.workers.sign_in_cli import add_arguments as sign_in_arguments
+
+    sign_in_arguments(sign_in)
     sign_out = actions.add_parser("sign-out", help="forget the connection's stored sign-in")
     key = actions.add_parser("key", help="the backend-services key pair: make, show, import")
     key_actions = key.add_subparsers(dest="key_command", metavar="ACTION", required=True)
@@ -86,15 +99,16 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--file", required=True, type=_path, help="PEM private key (mode 0600)")
     imp.add_argument("--kid", help="key id registered with the EHR (default: the thumbprint)")
     imp.add_argument("--replace", action="store_true", help="replace an existing key")
-    for p in (show, test, sign_out, make, key_show, imp):
+    for p in (show, test, sign_in, sign_out, make, key_show, imp):
         p.add_argument("--connection", required=True, help="connection name or id")
-    for p in (listing, show, add, test, sign_out, make, key_show, imp):
+    for p in (listing, show, add, test, sign_in, sign_out, make, key_show, imp):
         p.add_argument("--tenant", help="clinic (tenant) id or name (needed with several)")
         add_unlock_option(p)
     listing.set_defaults(func=_guarded(run_list))
     show.set_defaults(func=_guarded(run_show))
     add.set_defaults(func=_guarded(run_add))
     test.set_defaults(func=_guarded(run_test))
+    sign_in.set_defaults(func=_guarded(_with_connection(_sign_in)))
     sign_out.set_defaults(func=_guarded(run_sign_out))
     make.set_defaults(func=_guarded(_with_connection(_key_make)))
     key_show.set_defaults(func=_guarded(_with_connection(_key_show)))
@@ -221,6 +235,8 @@ def _show(opened: Opened, args: argparse.Namespace) -> int:
         + (f", client id {config.client_id}" if config.client_id else ""),
         f"Scopes: {' '.join(config.scopes) or '(none)'}",
         f"Enabled: {'yes' if config.enabled else 'no'}; priority {config.priority}",
+        "Trust: the system's trust store" + (f" and {config.ca_file}" if config.ca_file else ""),
+        f"Proxy: {config.proxy or 'the system settings'}",
         f"Signed in: {'yes (a sign-in is stored)' if TOKENS_SECRET in names else 'no'}",
         f"Last sync: {_when(sync)}",
         f"Last error: {error or 'none'}",
@@ -234,6 +250,13 @@ def _show(opened: Opened, args: argparse.Namespace) -> int:
             if key
             else "Backend key: none yet ('connection key make')"
         )
+    if "registration" in names:
+        from healthprep_desktop.fhir.registration import load_registration
+
+        reg = load_registration(StoreSecrets(opened.store), config, opened.scope.id)
+        if reg is not None:
+            state = "revoked by the EHR: sign in again" if reg.revoked else "registered"
+            lines.append(f"Lasting access: workstation key {reg.key.kid} {state}")
     for kind in ("client_secret", "password", "api_key"):
         if kind in names:
             lines.append(f"A {kind.replace('_', ' ')} is stored (not shown).")
@@ -271,6 +294,11 @@ def _add_config(args: argparse.Namespace) -> tuple[Any, str | None, str | None]:
                 f"--auth {args.auth} needs a {kind.replace('_', ' ')}: set HEALTHPREP_{variable} "
                 "in the environment (never on the command line)."
             )
+    from healthprep_desktop.fhir.tls import ca_file_problem, proxy_problem
+
+    ca_file = str(_path(args.ca_file).resolve()) if args.ca_file.strip() else ""
+    if problem := ca_file_problem(ca_file) or proxy_problem(args.proxy.strip()):
+        raise Refusal(problem)
     if args.redirect_port is not None and not 0 <= args.redirect_port <= 65535:
         raise Refusal("--redirect-port takes a port number from 1 to 65535 (0: any free port).")
     vendor = Vendor(_VENDORS[args.vendor])
@@ -293,6 +321,8 @@ def _add_config(args: argparse.Namespace) -> tuple[Any, str | None, str | None]:
         ),
         username=args.username.strip(),
         api_key_header=args.api_key_header.strip() or "X-API-Key",
+        ca_file=ca_file,
+        proxy=args.proxy.strip(),
     )
     return config, kind, secret
 
@@ -395,17 +425,28 @@ async def _diagnose(opened: Opened) -> Any:
         await live.aclose()
 
 
+def _sign_in(opened: Opened, args: argparse.Namespace) -> int:
+    from healthprep_desktop.workers.sign_in_cli import sign_in
+
+    return sign_in(opened, args)
+
+
 def run_sign_out(args: argparse.Namespace) -> int:
     return _with_connection(_sign_out)(args)
 
 
 def _sign_out(opened: Opened, args: argparse.Namespace) -> int:
+    from healthprep_desktop.fhir.registration import LastingAccess
+    from healthprep_desktop.fhir.store_adapters import StoreSecrets
     from healthprep_desktop.workers.connections import open_connection
 
     live = open_connection(opened.store, opened.scope.id, opened.connection.id)
     live.logout()  # clears the stored tokens and audits the disconnect
+    # A registered workstation key would sign straight back in: it goes too.
+    registered = LastingAccess(live, StoreSecrets(opened.store)).forget()
     asyncio.run(live.aclose())
-    print(f"Signed out of {opened.connection.name!r}: its stored sign-in is forgotten.")
+    also = " and this workstation's registered key" if registered else ""
+    print(f"Signed out of {opened.connection.name!r}: its stored sign-in{also} is forgotten.")
     return EXIT_OK
 
 

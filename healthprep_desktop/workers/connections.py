@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from healthprep_desktop.fhir.config import ConnectionConfig
+from healthprep_desktop.fhir.registration import install_lasting_access
+from healthprep_desktop.fhir.search_limits_store import load_search_limits
 from healthprep_desktop.fhir.session import FhirConnection
 from healthprep_desktop.fhir.status_store import keep_status
 from healthprep_desktop.fhir.store_adapters import (
@@ -34,14 +36,20 @@ def open_connection(
     "due".
     """
     options.setdefault("keep_invalid", True)
+    secrets = StoreSecrets(store)
     connection = FhirConnection(
         connection_config(store, tenant_id, connection_id),
         tenant=tenant_id,
         tokens=StoreTokenStore(store),
-        secrets=StoreSecrets(store),
+        secrets=secrets,
         audit=StoreAudit(store),
         **options,
     )
     # Last sync and last error survive a restart (stored per connection, no PHI, no secrets).
     keep_status(store, tenant_id, connection_id, connection.status_tracker)
+    # What the server refused before (a required category, a page cap) is not asked again.
+    connection.client.search_limits = load_search_limits(store, tenant_id, connection_id)
+    # A workstation key registered for lasting access (fhir/registration.py) gets new tokens
+    # by the JWT bearer grant instead of the browser.
+    install_lasting_access(connection, secrets)
     return connection

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import shlex
 import shutil
 import sys
 from datetime import date
@@ -12,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, Vendor
-from healthprep_desktop.fhir.errors import AuthError, FhirError
+from healthprep_desktop.fhir.errors import AuthError, FhirError, ReauthenticationRequired
 from healthprep_desktop.fhir.loopback import open_system_browser, print_url
 from healthprep_desktop.fhir.presets import user_read_scopes
 from healthprep_desktop.fhir.session import FhirConnection
@@ -97,6 +99,7 @@ class HeadlessSession:
         self.connection: FhirConnection | None = None
         self.connection_id: int | None = None
         self.progress = TerminalProgress()
+        self._wait_watch: asyncio.Task[None] | None = None
         self._demo_home: Path | None = None
         self.clinic_day: date = args.date or next_clinic_day(date.today())
 
@@ -118,6 +121,7 @@ class HeadlessSession:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self._stop_wait_watch()
         if self.connection is not None:
             await self.connection.aclose()
         if self.demo is not None:
@@ -242,13 +246,27 @@ class HeadlessSession:
                 await self.demo.login(conn)
             elif method is AuthMethod.SMART_BACKEND_SERVICES:
                 await conn.login_backend_services()
-            elif sys.stdin.isatty() and sys.stdout.isatty():
+            elif await _token_without_browser(conn):
+                return  # a workstation key registered for lasting access (fhir/registration.py)
+            elif not sys.stdin.isatty() and not getattr(self.args, "print_sign_in_link", False):
+                # Nobody may be there to open a link (a scheduled run): say how, at once.
+                raise SessionError(self._not_signed_in(conn.config.name))
+            elif sys.stdout.isatty():
                 print("Signing in: a browser window opens; come back here when done.")
                 await conn.login_interactive(open_url=_browser_or_print)
             else:
                 await conn.login_interactive(open_url=print_url)
         except (AuthError, FhirError) as exc:
             raise SessionError(f"sign-in failed: {exc}") from exc
+
+    def _not_signed_in(self, name: str) -> str:
+        if self.args.fhir_url:
+            return (
+                f"{self.args.fhir_url} needs a sign-in and there is no terminal to do it in: "
+                "run the batch from a terminal, or save the connection ('connection add') and "
+                "sign in with 'connection sign-in --lasting'"
+            )
+        return not_signed_in(self.scope.tenant.name if self.scope is not None else "", name)
 
     def make_job(self, args: argparse.Namespace) -> BatchJob:
         assert self.store is not None and self.scope is not None and self.connection is not None
@@ -272,6 +290,7 @@ class HeadlessSession:
                 write_back=bool(args.write_back),
                 force=bool(args.force),
             )
+        self._start_wait_watch()
         return BatchJob(
             self.store,
             spec,
@@ -285,6 +304,27 @@ class HeadlessSession:
             tz=self.demo.clinic.time_zone if self.demo and self.demo.clinic else None,
             check_first=True,  # fhir/preflight.py: fail in one sentence before any job exists
         )
+
+    def _start_wait_watch(self) -> None:
+        """'waiting for the server (N s)' on the terminal whenever a request is slow: from the
+        check before the batch to the last patient (the client knows its oldest request)."""
+        if self._wait_watch is None and self.connection is not None:
+            client, progress = self.connection.client, self.progress
+
+            async def watch() -> None:
+                while True:
+                    await asyncio.sleep(1.0)
+                    progress.waiting(client.longest_wait())
+
+            self._wait_watch = asyncio.get_running_loop().create_task(watch())
+
+    async def _stop_wait_watch(self) -> None:
+        if self._wait_watch is not None:
+            self._wait_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._wait_watch
+            self._wait_watch = None
+            self.progress.waiting(0.0)
 
     async def measure_reports(self, summary: BatchSummary, year: int, out: Path) -> None:
         from healthprep_desktop.workers.measure_mode import describe, write_measure_reports
@@ -362,6 +402,24 @@ class _Announcer:
 
 def _say(text: str) -> None:
     print(text, flush=True)
+
+
+def not_signed_in(tenant: str, name: str) -> str:
+    """The sentence for a saved connection nobody has signed in to."""
+    return (
+        f"the connection {name!r} has no authorization (nobody is signed in): run "
+        f"'healthprep-desktop connection sign-in --tenant {shlex.quote(tenant)} "
+        f"--connection {shlex.quote(name)} --lasting' once, then run the batch again"
+    )
+
+
+async def _token_without_browser(conn: FhirConnection) -> bool:
+    """A token from what is stored (a refreshable sign-in, a registered workstation key)."""
+    try:
+        await conn.tokens.access_token()
+    except ReauthenticationRequired:
+        return False
+    return True
 
 
 def _browser_or_print(url: str) -> None:

@@ -12,6 +12,7 @@ from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, RetryCo
 from healthprep_desktop.fhir.credentials import MemorySecrets
 from healthprep_desktop.fhir.diagnose import check_connection, explain
 from healthprep_desktop.fhir.errors import FhirTransportError, Forbidden, OAuthError
+from healthprep_desktop.fhir.preflight import needed_types
 from healthprep_desktop.fhir.session import FhirConnection
 from healthprep_desktop.fhir.tokens import MemoryTokenStore
 
@@ -25,14 +26,23 @@ def metadata(version: str) -> dict[str, object]:
     return {"resourceType": "CapabilityStatement", "fhirVersion": version, "rest": []}
 
 
+def serve_every_type(server: LoopbackServer) -> None:
+    """An empty searchset for every type Test connection reads."""
+    for rtype in needed_types(schedule=True):
+        server.route(f"/fhir/{rtype}")(
+            lambda seen: (200, {}, {"resourceType": "Bundle", "type": "searchset"})
+        )
+
+
 async def test_working_open_server(server: LoopbackServer) -> None:
     server.route("/fhir/metadata")(lambda seen: (200, {}, metadata("4.0.1")))
-    server.route("/fhir/Patient")(
-        lambda seen: (200, {}, {"resourceType": "Bundle", "type": "searchset"})
-    )
+    serve_every_type(server)
     async with connection_to(server.url) as connection:
         result = await check_connection(connection)
-    assert result.ok and result.summary() == "The connection works."
+    assert result.ok and result.summary() == "The connection works.", result.checks
+    # One sample read of each type the screenings read (Medication is read by reference).
+    searched = {s.path.rsplit("/", 1)[1] for s in server.seen if s.path != "/fhir/metadata"}
+    assert searched == set(needed_types(schedule=True)) - {"Medication"}
 
 
 async def test_fhir_version_mismatch(server: LoopbackServer) -> None:

@@ -98,6 +98,7 @@ def test_sigkill_midway_then_resume_processes_each_patient_exactly_once(
         common = [
             sys.executable, "-m", "healthprep_desktop", "batch",
             "--fhir-url", demo.base_url, "--auth", "smart", "--client-id", DEMO_PUBLIC_CLIENT,
+            "--print-sign-in-link",
             "--write-back", "--concurrency", "2", "--passphrase-stdin",
         ]  # fmt: skip
         with subprocess.Popen(

@@ -49,6 +49,7 @@ def test_a_second_batch_on_the_same_day_is_refused_and_nothing_is_posted_twice(
         common = [
             sys.executable, "-m", "healthprep_desktop", "batch",
             "--fhir-url", demo.base_url, "--auth", "smart", "--client-id", DEMO_PUBLIC_CLIENT,
+            "--print-sign-in-link",
             "--write-back", "--concurrency", "2", "--passphrase-stdin",
         ]  # fmt: skip
         day = ["--patients", ",".join(pids), "--as-of", CLINIC_DAY.isoformat()]
