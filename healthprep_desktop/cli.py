@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "healthprep_desktop.store.cli",  # audit verify / audit export
     "healthprep_desktop.workers.entries_cli",  # entries list / add / remove
     "healthprep_desktop.workers.connection_cli",  # connection list / add / key / test
+    "healthprep_desktop.workers.launch_cli",  # launch healthprep://launch?... (EHR launch)
     "healthprep_desktop.selftest",  # self-test
 )
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = sub.add_parser("gui", help="open the desktop application (the default)")
+    gui.add_argument("--launch-url", help=argparse.SUPPRESS)  # healthprep://launch?... (EHR)
     gui.set_defaults(func=_run_gui)
     for name in SUBCOMMAND_MODULES:
         try:
@@ -77,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Secrets given in the environment leave os.environ before any child process can start.
     capture_secrets()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_route_launch_url(list(sys.argv[1:] if argv is None else argv)))
     func = getattr(args, "func", None)
     if func is None:
         return _run_gui(args)
@@ -85,5 +87,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+def _route_launch_url(argv: list[str]) -> list[str]:
+    """The OS starts us with a bare healthprep://launch?... address (an EHR launch): the window
+    takes it, or the headless ``launch`` command where there is no display. The address holds
+    a one-time launch handle, so it leaves sys.argv (child processes receive a copy of it)."""
+    if len(argv) != 1 or not argv[0].lower().startswith("healthprep:"):
+        return argv
+    url = argv[0]
+    from healthprep_desktop.workers.launch_cli import scrub_argv
+
+    scrub_argv(url)
+    return ["gui", "--launch-url", url] if has_display() else ["launch", url]
+
+
 def gui_main() -> int:
+    extra = sys.argv[1:]
+    if len(extra) == 1 and extra[0].lower().startswith("healthprep:"):
+        return main(extra)  # the OS opened a healthprep:// address (an EHR launch)
     return main(["gui"])

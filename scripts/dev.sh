@@ -18,6 +18,7 @@ SYSTEM_PACKAGES=(
   libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0
   libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0   # Qt's xcb platform plugin
   libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core  # QtGui
+  desktop-file-utils                # checks the Linux healthprep:// URL-scheme entry
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }

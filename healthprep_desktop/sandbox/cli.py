@@ -26,6 +26,12 @@ from healthprep_desktop.sandbox.config import (
     TokenSettings,
     demo_clients,
 )
+from healthprep_desktop.sandbox.profiles import (
+    DEFAULT_PROFILE,
+    PROFILE_NAMES,
+    apply_profile,
+    profile_named,
+)
 
 CLINIC_MODULE = "healthprep_desktop.sandbox.clinic"
 
@@ -69,7 +75,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-concurrent", type=int, default=None)
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 5xx")
     parser.add_argument("--malformed", type=float, default=0.0, help="fraction of bad resources")
-    parser.add_argument("--token-lifetime", type=float, default=3600.0, help="access token seconds")
+    parser.add_argument(
+        "--token-lifetime",
+        type=float,
+        default=None,
+        help="access token seconds (default: the profile's, 3600 for generic)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        default=DEFAULT_PROFILE,
+        help="behave like this kind of server: generic (everything), us-core (US Core SHALL "
+        "searches only), epic-like, oracle-like, athena-like; a profile's rate limit applies "
+        "unless --rate-limit is given (0 = none)",
+    )
     parser.add_argument(
         "--link-style", choices=[s.value for s in LinkStyle], default=LinkStyle.ABSOLUTE.value
     )
@@ -85,6 +104,9 @@ def register(subparsers: Any) -> None:
         help="register a backend-services client with this public JWK Set",
     )
     parser.set_defaults(func=run)
+    from healthprep_desktop.sandbox.launch import register as register_launch
+
+    register_launch(parser)  # sandbox launch --patient ID: an EHR launch of a running sandbox
 
 
 def synthetic_clinic(seed: int, patients: int) -> ClinicSource | None:
@@ -122,10 +144,10 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
                 )
             org.source = source
         orgs.append(org)
-    return SandboxConfig(
+    config = SandboxConfig(
         orgs=orgs,
         auto_approve=not args.consent,
-        tokens=TokenSettings(access_token_lifetime=args.token_lifetime),
+        tokens=TokenSettings(),
         faults=FaultConfig(
             seed=args.seed,
             latency_ms=args.latency_ms,
@@ -139,11 +161,23 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
         host=args.host,
         port=args.port,
     )
+    profile = getattr(args, "profile", DEFAULT_PROFILE)
+    apply_profile(config, profile, rate_limit=args.rate_limit is None)
+    if args.token_lifetime is not None:
+        config.tokens.access_token_lifetime = args.token_lifetime
+    if args.rate_limit is not None:  # explicit, and 0 turns the limit off
+        config.faults.rate_limit = args.rate_limit or None
+    return config
 
 
 def describe(server: Any, day: date, appointments: dict[str, int]) -> str:
     """The banner: where each organization lives and how to sign in (no patient data)."""
-    lines = [f"HealthPrep sandbox at {server.url}  (Ctrl-C stops it)", ""]
+    lines = [f"HealthPrep sandbox at {server.url}  (Ctrl-C stops it)"]
+    profile = profile_named(server.config.profile)
+    lines.append(f"Server profile: {profile.name} ({profile.title})")
+    if server.config.faults.rate_limit:
+        lines.append(f"Rate limit: {server.config.faults.rate_limit:g} requests/s (429)")
+    lines.append("")
     for org_config in server.config.orgs:
         org = server.org(org_config.org_id)
         lines += [

@@ -26,6 +26,7 @@ from healthprep_desktop.ui import tasks, theme
 from healthprep_desktop.ui.first_run import FirstRunDialog, NextStep
 from healthprep_desktop.ui.gc_guard import MainThreadCollector
 from healthprep_desktop.ui.main_window import MainWindow
+from healthprep_desktop.ui.pin_dialog import ask_for_pin_if_missing, needs_pin
 from healthprep_desktop.ui.session import AppSession
 from healthprep_desktop.ui.unlock import StoreOpenError, ask_with_dialog, open_store
 from healthprep_desktop.workers.gc_tuning import tune_garbage_collector
@@ -64,6 +65,14 @@ def run_app(args: argparse.Namespace) -> int:
     log_path = configure_logging()
     log.info("starting %s %s", APP_NAME, __version__)
     app = create_application()
+    launch_url = getattr(args, "launch_url", None)
+    if launch_url:
+        from healthprep_desktop.ui.ehr_launch import forward_launch
+
+        if forward_launch(launch_url):  # a copy is running: it takes the EHR launch
+            log.info("EHR launch handed to the running copy")
+            shutdown_logging()
+            return 0
     # The batch layer's settings (rare full passes, start-up objects frozen), then collection
     # moved to this thread (ui.gc_guard) with those thresholds.
     tune_garbage_collector()
@@ -96,9 +105,16 @@ def _run(
         session = AppSession(store, settings=settings)
         window = MainWindow(session)
         window.show()
+        from healthprep_desktop.ui.ehr_launch import install as install_ehr_launch
+
+        # healthprep://launch?... from argv, a second start or macOS's open-URL event.
+        _ehr_launch = install_ehr_launch(session, window, getattr(args, "launch_url", None))
         screenshot = getattr(args, "screenshot", None) or os.environ.get(SCREENSHOT_ENV)
         if not session.tenants():
             QTimer.singleShot(0, lambda: first_run(window))
+        elif needs_pin(store) and not screenshot:
+            # A store from before unlock PINs: the idle lock needs one to ask for.
+            QTimer.singleShot(0, lambda: ask_for_pin_if_missing(store, window))
         if screenshot:
             _schedule_screenshot(window, Path(screenshot))
         closed = asyncio.Event()

@@ -64,6 +64,12 @@ while IFS= read -r -d '' lib; do
 done < <(find "$BUNDLE" -name '*.so*' -type f -print0)
 [ "$missing_qt" = 0 ] || { log "the spec pruned a Qt library that a kept plugin needs"; exit 1; }
 
+# The desktop entry (menu, healthprep:// scheme for EHR launches) and the script that registers
+# it for the user who unpacks the tarball.
+mkdir -p "$BUNDLE/share"
+cp packaging/linux/healthprep-desktop.desktop packaging/linux/install-desktop-entry.sh "$BUNDLE/share/"
+chmod 0755 "$BUNDLE/share/install-desktop-entry.sh"
+
 log "bundle size: $(du -sh "$BUNDLE" | cut -f1) ($(du -sm "$BUNDLE" | cut -f1) MB)"
 log "writing $TARBALL"
 tar -C "$DIST" -czf "$TARBALL" "$NAME"

@@ -92,6 +92,16 @@ Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs 
 Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#AppGuiExe}"; WorkingDir: "{app}"
 Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#AppGuiExe}"; WorkingDir: "{app}"; Tasks: desktopicon
 
+[Registry]
+; The healthprep:// URL scheme: an EHR launch (healthprep://launch?iss=...&launch=...) opens the
+; app on the launched patient. HKA is HKLM here (PrivilegesRequired=admin): every user of the
+; workstation gets the handler. The address is passed as one quoted argument, never through a
+; shell. The uninstaller removes the whole key.
+Root: HKA; Subkey: "Software\Classes\healthprep"; ValueType: string; ValueName: ""; ValueData: "URL:HealthPrep Desktop EHR launch"; Flags: uninsdeletekey
+Root: HKA; Subkey: "Software\Classes\healthprep"; ValueType: string; ValueName: "URL Protocol"; ValueData: ""
+Root: HKA; Subkey: "Software\Classes\healthprep\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppGuiExe}"",0"
+Root: HKA; Subkey: "Software\Classes\healthprep\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppGuiExe}"" ""%1"""
+
 [Run]
 ; runasoriginaluser: the first launch must create the store in the signed-in user's profile, not
 ; in the profile of the administrator who approved the elevation.
