@@ -95,6 +95,9 @@ class TokenSettings:
     code_lifetime: float = 60.0
     id_token_lifetime: float = 3600.0
     max_assertion_lifetime: float = 300.0  # SMART Backend Services: exp at most 5 min ahead
+    # Whether public (PKCE) clients get refresh tokens; Epic grants them only to apps
+    # configured for it. Server profiles set it; sandbox/auth.py does not read it yet.
+    refresh_for_public_clients: bool = True
 
 
 @dataclass(slots=True)
@@ -116,6 +119,7 @@ class FaultConfig:
     slow_body_chunks: int = 4
     malformed_fraction: float = 0.0  # of resources in search results and $everything
     include_auth: bool = False  # also apply latency/limits/errors to /authorize and /token
+    retry_after_header: bool = True  # whether a 429 says when to retry (not every server does)
 
 
 @dataclass(slots=True)
@@ -142,6 +146,9 @@ class SandboxConfig:
     host: str = "127.0.0.1"
     port: int = 0
     max_schedule_days: int = 62  # widest Appointment date range materialised per search
+    # Which server the sandbox behaves like (sandbox.profiles): "generic" is today's sandbox;
+    # "us-core", "epic-like", "oracle-like", "athena-like" narrow it. Read on every request.
+    profile: str = "generic"
 
     def org(self, org_id: str) -> OrgConfig:
         for org in self.orgs:

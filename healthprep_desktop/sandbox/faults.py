@@ -278,7 +278,9 @@ class FaultMiddleware:
             wait = injector.rate_limited()
             if wait is not None:
                 self.stats.fault("rate_limited")
-                await _error(send, 429, "throttled", "rate limit exceeded", math.ceil(wait))
+                # Some servers (profiles) say when to come back, some leave the client to guess.
+                retry = math.ceil(wait) if injector.config.retry_after_header else None
+                await _error(send, 429, "throttled", "rate limit exceeded", retry)
                 return
             delay = injector.latency()
             if delay > 0:

@@ -117,6 +117,7 @@ _TABLE: dict[str, tuple[SearchParam, ...]] = {
         _t("category", "category"),
         _t("status", "status"),
         _d("date", "effective[x]"),
+        _d("issued", "issued"),
         _t("value-concept", "valueCodeableConcept"),
         _t("combo-code", "code", "component.code"),
     ),
@@ -175,6 +176,7 @@ _TABLE: dict[str, tuple[SearchParam, ...]] = {
     "ServiceRequest": (
         *_CLINICAL,
         _t("code", "code"),
+        _t("category", "category"),  # US Core 6.0+: patient+category is a SHALL search
         _t("status", "status"),
         _d("authored", "authoredOn"),
     ),
