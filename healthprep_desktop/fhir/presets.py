@@ -63,7 +63,8 @@ PRESETS: dict[Vendor, VendorPreset] = {
         label="Oracle Health (Cerner)",
         auth_method=AuthMethod.SMART_PUBLIC_PKCE,
         scopes=(*_OPENID, *user_read_scopes(), "user/DocumentReference.write"),
-        writeback_content_type="application/pdf",
+        # Millennium's DocumentReference create takes only XHTML documents (see fhir/writeback).
+        writeback_content_type="application/xhtml+xml",
         writeback_single_attachment=True,
         writeback_needs_encounter=True,
     ),

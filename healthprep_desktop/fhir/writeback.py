@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
+from xml.sax.saxutils import escape as xml_escape
 
 from healthprep_desktop.fhir.client import FhirClient
 from healthprep_desktop.fhir.errors import FhirError, FhirHttpError, Forbidden
@@ -103,6 +105,31 @@ class MemoryLedger:
             del self.records[key]
 
 
+# Oracle Health Millennium's DocumentReference create takes "only XHTML-formatted documents":
+# docs.oracle.com/en/industries/health/millennium-platform-apis/mfdap/
+# op-documentreference-post.html
+XHTML = "application/xhtml+xml"
+_TEXT_TYPES = frozenset({"text/plain", XHTML})
+# Characters XML 1.0 forbids; a sheet's text comes from chart data and must not break the XHTML.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def sheet_xhtml(title: str, text: str) -> bytes:
+    """The sheet's plain text as a strict XHTML 1.0 document (a <pre> keeps its layout)."""
+
+    def clean(value: str) -> str:
+        return xml_escape(_XML_FORBIDDEN.sub("", value))
+
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+        '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">'
+        f"<head><title>{clean(title)}</title></head>"
+        f"<body><pre>{clean(text)}</pre></body></html>\n"
+    ).encode()
+
+
 @dataclass(frozen=True, slots=True)
 class PrepSheetDocument:
     patient_id: str
@@ -134,6 +161,10 @@ def _attachments(
         if doc.text is None:
             raise WritebackError("this EHR takes text/plain notes but the sheet has no text")
         pieces.append(("text/plain", doc.text.encode("utf-8")))
+    elif content_type == XHTML:
+        if doc.text is None:
+            raise WritebackError("this EHR takes XHTML documents but the sheet has no text")
+        pieces.append((XHTML, sheet_xhtml(doc.title, doc.text)))
     else:
         if doc.pdf is None:
             raise WritebackError("this EHR takes PDF documents but the sheet has no PDF")
@@ -143,7 +174,7 @@ def _attachments(
     return [
         {
             "attachment": {
-                "contentType": ctype + ("; charset=utf-8" if ctype == "text/plain" else ""),
+                "contentType": ctype + ("; charset=utf-8" if ctype in _TEXT_TYPES else ""),
                 "data": base64.b64encode(data).decode("ascii"),
                 "title": doc.title,
                 "creation": created,
@@ -160,7 +191,7 @@ def content_hash(doc: PrepSheetDocument, content_type: str) -> str:
     if doc.content_key is not None:
         digest.update(b"key:" + doc.content_key.encode("utf-8"))
     else:
-        text = content_type == "text/plain" and doc.text
+        text = content_type in _TEXT_TYPES and doc.text
         payload = doc.text.encode("utf-8") if text and doc.text else doc.pdf
         digest.update(payload or b"")
     digest.update((doc.encounter_id or "").encode())
