@@ -23,6 +23,11 @@ from healthprep_desktop.fhir.failures import (
 )
 
 OAUTH_URIS_EXTENSION = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+# How a CapabilityStatement says which parameters a search must combine (US Core uses it for
+# e.g. Observation: patient+category, patient+code).
+COMBINATION_EXTENSION = (
+    "http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination"
+)
 FHIR_JSON = "application/fhir+json"
 
 
@@ -76,6 +81,24 @@ class ResourceSupport:
     search_params: frozenset[str] = frozenset()
     rev_includes: frozenset[str] = frozenset()
     operations: frozenset[str] = frozenset()
+    # The declared search-parameter combinations (each the set of required parameters).
+    combinations: tuple[frozenset[str], ...] = ()
+
+    def patient_alone_allowed(self, patient_param: str = "patient") -> bool:
+        """False when the server declares combinations for this type and none of them is the
+        patient parameter alone: such a search needs e.g. a category as well."""
+        with_patient = [c for c in self.combinations if patient_param in c]
+        return not with_patient or frozenset({patient_param}) in with_patient
+
+    def combination_partners(self, patient_param: str = "patient") -> frozenset[str]:
+        """The parameters that complete a patient search into a declared combination."""
+        return frozenset(
+            p
+            for c in self.combinations
+            if patient_param in c and len(c) == 2
+            for p in c
+            if p != patient_param
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +162,7 @@ class Capabilities:
                     ),
                     rev_includes=frozenset(str(r) for r in res.get("searchRevInclude") or []),
                     operations=frozenset(_op_name(o) for o in res.get("operation") or []),
+                    combinations=_combinations(res),
                 )
         return cls(
             fhir_version=str(body.get("fhirVersion") or ""),
@@ -147,6 +171,21 @@ class Capabilities:
             resources=resources,
             oauth_uris=oauth,
         )
+
+
+def _combinations(resource: dict[str, Any]) -> tuple[frozenset[str], ...]:
+    found: list[frozenset[str]] = []
+    for ext in resource.get("extension") or []:
+        if not isinstance(ext, dict) or ext.get("url") != COMBINATION_EXTENSION:
+            continue
+        required = frozenset(
+            str(sub["valueString"])
+            for sub in ext.get("extension") or []
+            if isinstance(sub, dict) and sub.get("url") == "required" and sub.get("valueString")
+        )
+        if required:
+            found.append(required)
+    return tuple(found)
 
 
 def _op_name(op: Any) -> str:

@@ -53,6 +53,13 @@ def own_documents(scope: TenantScope, patient_id: str) -> tuple[set[str], set[st
     return ids, versions
 
 
+def own_references(own: tuple[set[str], set[str]]) -> set[str]:
+    """The app's own sheets as the chart fetch skips them: "DocumentReference/<id>" and the
+    masterIdentifier values (their attachments are not fetched: they are not evidence)."""
+    ids, versions = own
+    return {f"DocumentReference/{i}" for i in ids} | versions
+
+
 def drop_own_documents(
     record: PatientRecord, fetched: FetchResult, own: tuple[set[str], set[str]]
 ) -> None:
