@@ -1,11 +1,13 @@
 """The printable prep sheet (reportlab platypus) and the combined PDF for a clinic day.
 
-Layout, in order: header (patient, appointment), data warnings, quality checklist (status badge
-in colour and in words, so it survives a black-and-white printer), active problems, medications,
-recent labs, imaging, specialist consults, hospital stays, recent documents, pre-visit checklist,
-notes and signature lines. Every page carries a footer with the data's freshness, the
-confidentiality marker and "Page N of M"; pages after the first repeat the patient's name and
-MRN at the top so a dropped page finds its way back.
+Page 1, in order: the header (patient, appointment; "DEMO: synthetic patients" on demo
+sheets), data warnings, the "Today" box (what this visit should do, grouped by who does it:
+provider, rooming, vaccines), then the quality checklist (status in words and in colour, so it
+survives a black-and-white printer). Then active problems, medications, recent labs and the
+other data sections (the empty ones collapse into one line), and notes with signature lines.
+Headings never end a page. Every page carries a footer with the data's freshness in clinic time,
+the confidentiality marker and "Page N of M"; pages after the first repeat the patient's name
+and MRN at the top so a dropped page finds its way back.
 
 What the sheet says is decided in sheet_data.py; this module only lays it out. Output is
 deterministic for a given context (reportlab's invariant mode), so a sheet's hash is stable.
@@ -14,24 +16,14 @@ deterministic for a given context (reportlab's invariant mode), so a sheet's has
 from __future__ import annotations
 
 import functools
-import importlib
 import io
-import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4, LETTER
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import inch
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen import canvas
 from reportlab.platypus import (
+    CondPageBreak,
     Flowable,
     KeepTogether,
     Paragraph,
@@ -42,6 +34,7 @@ from reportlab.platypus import (
 )
 
 from healthprep_desktop.screening.model import Status
+from healthprep_desktop.screening.sheet_card import attach_card
 from healthprep_desktop.screening.sheet_data import (
     CONFIDENTIAL,
     Appointment,
@@ -51,198 +44,107 @@ from healthprep_desktop.screening.sheet_data import (
     SheetContext,
     build_content,
 )
+from healthprep_desktop.screening.sheet_fonts import font_set, runs
+from healthprep_desktop.screening.sheet_furniture import (
+    FOOTER_HEIGHT,
+    MARGIN,
+    Furniture,
+    NumberedCanvas,
+)
+from healthprep_desktop.screening.sheet_model import DASH, DEMO_BANNER
+from healthprep_desktop.screening.sheet_style import (
+    BADGE_COLOURS,
+    GRID,
+    TODAY_EDGE,
+    TODAY_FILL,
+    WARN_FILL,
+    badge_style,
+    cell,
+    grid_style,
+    para,
+    styles,
+)
 from healthprep_desktop.screening.sheet_text import render_sheet_text
+from healthprep_desktop.screening.sheet_today import GROUPS, clip
 
 __all__ = [
+    "BADGE_COLOURS",
     "CONFIDENTIAL",
     "Appointment",
     "SectionCutoffs",
     "SheetContext",
+    "fonts",
     "render_content",
     "render_day",
     "render_sheet",
     "render_sheet_text",
 ]
 
-log = logging.getLogger(__name__)
-
-MARGIN = 0.5 * inch
-FOOTER_HEIGHT = 0.45 * inch
-
-BADGE_COLOURS: dict[Status, tuple[colors.Color, colors.Color]] = {
-    # (background, text): dark enough for white text except the amber one
-    Status.OVERDUE: (colors.HexColor("#B71C1C"), colors.white),
-    Status.DUE: (colors.HexColor("#E65100"), colors.white),
-    # Done in time but out of range: an action item, never the green of Complete.
-    Status.NOT_AT_GOAL: (colors.HexColor("#AD1457"), colors.white),
-    Status.FOLLOW_UP_NEEDED: (colors.HexColor("#6A1B9A"), colors.white),
-    Status.DECLINED: (colors.HexColor("#5D4037"), colors.white),
-    Status.MEDICAL_REASON: (colors.HexColor("#455A64"), colors.white),
-    Status.POSTPONED: (colors.HexColor("#00695C"), colors.white),
-    Status.DUE_SOON: (colors.HexColor("#F9A825"), colors.black),
-    Status.INSUFFICIENT_DATA: (colors.HexColor("#546E7A"), colors.white),
-    Status.COMPLETE: (colors.HexColor("#2E7D32"), colors.white),
-    Status.NOT_APPLICABLE: (colors.HexColor("#9E9E9E"), colors.white),
-}
-GRID = colors.HexColor("#B0BEC5")
-HEAD_FILL = colors.HexColor("#ECEFF1")
-WARN_FILL = colors.HexColor("#FFF8E1")
+EVIDENCE_LIMIT = 170  # characters; the viewer shows the whole explanation
+ROW = 11.0  # points: one single-line table row, for "does the start of a table fit" checks
 
 
-# --- fonts -----------------------------------------------------------------------------------
-
-_FONT_DIRS = (
-    Path(__file__).resolve().parents[2] / "resources" / "fonts",
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/Library/Fonts"),
-    Path("C:/Windows/Fonts"),
-)
-_FONT_FILES = (("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), ("arial.ttf", "arialbd.ttf"))
-
-
-@functools.cache
 def fonts() -> tuple[str, str, bool]:
-    """(regular, bold, unicode): DejaVu Sans (or Arial) when found, else Helvetica (Latin-1)."""
-    for directory in _FONT_DIRS:
-        for regular, bold in _FONT_FILES:
-            if (directory / regular).is_file() and (directory / bold).is_file():
-                try:
-                    pdfmetrics.registerFont(TTFont("HPSans", str(directory / regular)))
-                    pdfmetrics.registerFont(TTFont("HPSans-Bold", str(directory / bold)))
-                except Exception as exc:  # a broken font file: try the next candidate
-                    log.warning("font %s unusable: %s", regular, type(exc).__name__)
-                    continue
-                pdfmetrics.registerFontFamily("HPSans", normal="HPSans", bold="HPSans-Bold")
-                return "HPSans", "HPSans-Bold", True
-    return "Helvetica", "Helvetica-Bold", False
-
-
-@functools.cache
-def _styles() -> dict[str, ParagraphStyle]:
-    regular, bold, _ = fonts()
-    base = ParagraphStyle("base", fontName=regular, fontSize=8, leading=9.6, alignment=TA_LEFT)
-    return {
-        "base": base,
-        "small": ParagraphStyle("small", parent=base, fontSize=7, leading=8.4),
-        "muted": ParagraphStyle("muted", parent=base, textColor=colors.HexColor("#455A64")),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9),
-        "cellhead": ParagraphStyle("cellhead", parent=base, fontName=bold, fontSize=7.5, leading=9),
-        "badge": ParagraphStyle(
-            "badge", parent=base, fontName=bold, fontSize=7.5, leading=9, alignment=1
-        ),
-        "title": ParagraphStyle("title", parent=base, fontName=bold, fontSize=15, leading=18),
-        "clinic": ParagraphStyle("clinic", parent=base, fontSize=9, leading=11),
-        "h2": ParagraphStyle(
-            "h2", parent=base, fontName=bold, fontSize=10, leading=12, spaceBefore=7, spaceAfter=3
-        ),
-        "warn": ParagraphStyle("warn", parent=base, fontSize=7.5, leading=9),
-    }
-
-
-@functools.cache
-def _badge_style(status: Status) -> ParagraphStyle:
-    return ParagraphStyle(
-        f"badge-{status.value}", parent=_styles()["badge"], textColor=BADGE_COLOURS[status][1]
-    )
+    """(regular, bold, unicode): kept for callers that draw on a canvas themselves."""
+    found = font_set()
+    return found.regular, found.bold, found.unicode
 
 
 def _p(text: str, style: str = "cell") -> Paragraph:
-    return Paragraph(escape(text), _styles()[style])
+    return para(text, style)
 
 
-# --- page furniture --------------------------------------------------------------------------
-
-
-class _NumberedCanvas(canvas.Canvas):
-    """Defers each page so the footer can say "Page N of M" once M is known."""
-
-    def __init__(self, *args: Any, furniture: _Furniture, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._furniture = furniture
-        self._pages: list[dict[str, Any]] = []
-
-    def showPage(self) -> None:
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._pages)
-        for state in self._pages:
-            self.__dict__.update(state)
-            self._furniture.draw(self, self._pageNumber, total)
-            super().showPage()
-        super().save()
-
-
-class _Furniture:
-    def __init__(self, content: SheetContent, width: float, height: float) -> None:
-        self.left = (
-            f"Data fetched {content.fetched_at} from {content.source}"
-            f"  \u00b7  Printed {content.generated_at}"
-        )
-        h = content.header
-        self.running = f"{h.name}  \u00b7  MRN {h.mrn}  \u00b7  DOB {h.birth_date} (continued)"
-        self.width = width
-        self.height = height
-
-    def draw(self, c: canvas.Canvas, page: int, total: int) -> None:
-        regular, bold, _ = fonts()
-        c.saveState()
-        y = MARGIN - 0.22 * inch
-        c.setStrokeColor(GRID)
-        c.setLineWidth(0.5)
-        c.line(MARGIN, y + 10, self.width - MARGIN, y + 10)
-        c.setFont(regular, 6.5)
-        c.setFillColor(colors.HexColor("#37474F"))
-        c.drawString(MARGIN, y, self.left)
-        c.setFont(bold, 7)
-        c.drawRightString(self.width - MARGIN, y, f"Page {page} of {total}")
-        c.setFillColor(colors.HexColor("#B71C1C"))
-        c.drawCentredString(self.width / 2, y - 9, CONFIDENTIAL)
-        if page > 1:
-            c.setFillColor(colors.HexColor("#37474F"))
-            c.setFont(regular, 7)
-            c.drawString(MARGIN, self.height - MARGIN + 8, self.running)
-        c.restoreState()
-
-
-# --- flowables -------------------------------------------------------------------------------
+# --- header ----------------------------------------------------------------------------------
 
 
 def _header(content: SheetContent, width: float) -> list[Flowable]:
     h = content.header
+    story: list[Flowable] = []
+    if content.demo:
+        banner = Table([[_p(f"{DEMO_BANNER}: not real people", "demo")]], colWidths=[width])
+        banner.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#37474F")),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
+        story += [banner, Spacer(1, 3)]
     title = "Pre-visit prep sheet" + (f"  \u00b7  {content.clinic}" if content.clinic else "")
-    story: list[Flowable] = [_p(title, "clinic"), _p(h.name, "title"), Spacer(1, 3)]
+    story += [_p(title, "clinic"), _p(h.name, "title"), Spacer(1, 2)]
     born = f"{h.birth_date} ({h.age})" if h.age else h.birth_date
     facts = [
         ("Born", born),
         ("Sex", h.sex),
         ("MRN", h.mrn),
-        ("Appointment", h.appointment or "\u2014"),
-        ("Provider", h.provider or "\u2014"),
-        ("Location", h.location or "\u2014"),
+        ("Appointment", h.appointment or DASH),
+        ("Provider", h.provider or DASH),
+        ("Location", h.location or DASH),
     ]
     if h.reason:
         facts.append(("Reason", h.reason))
-    cells: list[list[Flowable]] = []
-    row: list[Flowable] = []
+    cells: list[list[Flowable | str]] = []
+    row: list[Flowable | str] = []
+    widths = [w * width for w in (0.13, 0.23, 0.09, 0.2, 0.09, 0.26)]
     for label, value in facts:
-        row += [_p(label, "cellhead"), _p(value)]
+        row += [cell(label, widths[len(row)], bold=True), _p(value)]
         if len(row) == 6:
             cells.append(row)
             row = []
     if row:
-        cells.append(row + [_p("")] * (6 - len(row)))
-    table = Table(cells, colWidths=[w * width for w in (0.14, 0.22, 0.1, 0.2, 0.1, 0.24)])
+        cells.append(row + [""] * (6 - len(row)))
+    table = Table(cells, colWidths=widths)
     table.setStyle(
         TableStyle(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("BOX", (0, 0), (-1, -1), 0.5, GRID),
                 ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#FAFAFA")),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("FONT", (0, 0), (-1, -1), font_set().bold, 7.5, 9),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2),
             ]
         )
     )
@@ -267,141 +169,311 @@ def _warnings(content: SheetContent, width: float) -> list[Flowable]:
             ]
         )
     )
+    return [Spacer(1, 4), table]
+
+
+# --- today -----------------------------------------------------------------------------------
+
+
+def _today_line(action: str, fact: str) -> Paragraph:
+    box = "\u2610" if font_set().unicode else "[ ]"
+    strong = runs(action, bold=True)
+    detail = runs(fact) if fact else None
+    markup = f"{box} <b>{strong.markup}</b>"
+    if detail is not None:
+        markup += f' <font color="#455A64">\u2014 {detail.markup}</font>'
+    style = styles()["today"]
+    if strong.shaped or (detail is not None and detail.shaped):
+        return para("", style, markup)
+    return Paragraph(markup, style)
+
+
+def _today(content: SheetContent, width: float) -> list[Flowable]:
+    rows: list[list[Flowable]] = [[_p("Today", "today-title")]]
+    if not content.today:
+        rows.append([_p("Nothing to do for screenings at this visit.", "today")])
+    for group in GROUPS:
+        items = [i for i in content.today if i.group == group]
+        if not items:
+            continue
+        rows.append([_p(group, "today-group")])
+        rows += [[_today_line(i.action, i.fact)] for i in items]
+    table = Table(rows, colWidths=[width])
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), TODAY_FILL),
+                ("BOX", (0, 0), (-1, -1), 1.2, TODAY_EDGE),
+                ("TOPPADDING", (0, 0), (-1, -1), 0.6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0.6),
+                ("LEFTPADDING", (0, 0), (-1, -1), 5),
+            ]
+        )
+    )
     return [Spacer(1, 5), table]
 
 
-CELL_SIZE = 7.5
-CELL_PAD = 3
+# --- checklist -------------------------------------------------------------------------------
 
 
-def _grid_style(extra: list[tuple[Any, ...]] | None = None) -> TableStyle:
-    regular, bold, _ = fonts()
-    commands: list[tuple[Any, ...]] = [
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("GRID", (0, 0), (-1, -1), 0.4, GRID),
-        ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
-        # Plain-string cells take these; Paragraph cells carry their own style.
-        ("FONT", (0, 0), (-1, -1), regular, CELL_SIZE, 9),
-        ("FONT", (0, 0), (-1, 0), bold, CELL_SIZE, 9),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PAD),
-        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PAD),
-    ]
-    return TableStyle(commands + (extra or []))
-
-
-def _cell(text: str, width: float, style: str = "cell", bold: bool = False) -> str | Paragraph:
-    """A plain string when the text fits on one line, else a wrapping Paragraph.
-
-    Plain strings cost a fraction of a Paragraph to lay out; most cells (dates, values,
-    statuses) fit, and this is what keeps a sheet near 30 ms.
-    """
-    regular, bold_font, _ = fonts()
-    font = bold_font if bold else regular
-    if "\n" not in text and stringWidth(text, font, CELL_SIZE) <= width - 2 * CELL_PAD:
-        return text
-    return _p(text, "cellhead" if bold else style)
+def _evidence(text: str, frequency: str) -> str:
+    if frequency and frequency != DASH:
+        text = f"{text}; {frequency}"
+    return clip(text, EVIDENCE_LIMIT)
 
 
 def _checklist(content: SheetContent, width: float) -> list[Flowable]:
     story: list[Flowable] = [_p("Quality checklist", "h2")]
+    if content.undecidable:
+        story.append(_p(content.undecidable, "warn"))
     if content.checklist:
-        widths = [w * width for w in (0.2, 0.12, 0.1, 0.1, 0.12, 0.36)]
-        head = ["Screening", "Status", "Last done", "Next due", "Frequency", "Evidence"]
+        widths = [w * width for w in (0.21, 0.12, 0.1, 0.1, 0.47)]
+        head = ["Screening", "Status", "Last done", "Next due", "Evidence"]
         rows: list[list[str | Paragraph]] = [list(head)]
         extra: list[tuple[Any, ...]] = [("ALIGN", (1, 1), (1, -1), "CENTER")]
         for i, item in enumerate(content.checklist, start=1):
             fill, ink = BADGE_COLOURS[item.status]
             label = item.status.label
-            badge = _cell(label, widths[1], bold=True)
+            badge = cell(label, widths[1], bold=True)
             if isinstance(badge, Paragraph):
-                badge = Paragraph(escape(label), _badge_style(item.status))
-            cells = (item.name, item.last_done, item.next_due, item.frequency)
+                badge = Paragraph(label, badge_style(item.status))
             rows.append(
                 [
-                    _cell(cells[0], widths[0]),
+                    cell(item.name, widths[0]),
                     badge,
-                    _cell(cells[1], widths[2]),
-                    _cell(cells[2], widths[3]),
-                    _cell(cells[3], widths[4]),
-                    _cell(item.evidence, widths[5], "small"),
+                    cell(item.last_done, widths[2]),
+                    cell(item.next_due, widths[3]),
+                    cell(_evidence(item.evidence, item.frequency), widths[4], "small"),
                 ]
             )
             extra += [
                 ("BACKGROUND", (1, i), (1, i), fill),
                 ("TEXTCOLOR", (1, i), (1, i), ink),
-                ("FONT", (1, i), (1, i), fonts()[1], CELL_SIZE, 9),
+                ("FONT", (1, i), (1, i), font_set().bold, 7.5, 9),
             ]
         table = Table(rows, colWidths=widths, repeatRows=1)
-        table.setStyle(_grid_style(extra))
+        table.setStyle(grid_style(extra))
         story.append(table)
-    else:
+    elif not content.undecidable:
         story.append(_p("No screenings evaluated.", "muted"))
     if content.not_applicable:
-        label = Status.NOT_APPLICABLE.label
-        listed = "; ".join(f"{name} ({reason})" for name, reason in content.not_applicable)
-        story += [Spacer(1, 2), _p(f"{label}: {listed}", "small")]
+        count = len(content.not_applicable)
+        names = "; ".join(f"{n} ({r})" for n, r in content.not_applicable)
+        line = f"{Status.NOT_APPLICABLE.label} ({count}): {names}"
+        story += [Spacer(1, 1.5), _p(clip(line, 230), "small")]
     return story
+
+
+# --- data sections ---------------------------------------------------------------------------
+
+_EMPTY_NAMES = {
+    "problems": "active problems",
+    "medications": "medications",
+    "labs": "labs",
+    "imaging": "imaging",
+    "consults": "consults",
+    "hospital_stays": "hospital stays",
+    "documents": "documents",
+}
+
+
+def _empty_line(empty: list[DataSection]) -> list[Flowable]:
+    """ "No imaging, consults or hospital stays in their windows": one line, not a heading
+    and "None on record." per section."""
+    if not empty:
+        return []
+    names = [_EMPTY_NAMES.get(s.key, s.title.lower()) for s in empty]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    windowed = any(s.window for s in empty)
+    tail = " in their windows" if windowed and len(empty) > 1 else ""
+    if windowed and len(empty) == 1 and empty[0].window:
+        tail = f" ({empty[0].window})"
+    return [Spacer(1, 4), _p(f"No {listed} on record{tail}.", "muted")]
 
 
 def _section(section: DataSection, width: float) -> list[Flowable]:
     title = section.title + (f" ({section.window})" if section.window else "")
     heading = _p(title, "h2")
-    if not section.rows:
-        return [heading, _p("None on record.", "muted")]
     total = sum(section.widths)
     widths = [w / total * width for w in section.widths]
-    rows = [[_cell(c, w, bold=True) for c, w in zip(section.columns, widths, strict=True)]]
-    rows += [[_cell(c, w) for c, w in zip(row, widths, strict=True)] for row in section.rows]
+    rows = [[cell(c, w, bold=True) for c, w in zip(section.columns, widths, strict=True)]]
+    rows += [[cell(c, w) for c, w in zip(row, widths, strict=True)] for row in section.rows]
     table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(_grid_style())
+    table.setStyle(grid_style())
     story: list[Flowable] = [heading, table]
     if section.more:
         story.append(_p(f"\u2026 and {section.more} more not shown", "muted"))
-    # Keep a short section's heading with its table; long ones split across pages.
-    return [KeepTogether(story)] if len(section.rows) <= 8 else story
+    if len(section.rows) <= 6:
+        return [KeepTogether(story)]
+    # A long table may split, but its heading never ends a page: room for the heading, the
+    # column titles and three rows, or a new page first.
+    return [CondPageBreak(24 + 4 * ROW), *story]
 
 
-def _previsit(content: SheetContent) -> list[Flowable]:
-    _, _, unicode = fonts()
-    box = "\u2610" if unicode else "[ ]"
-    story: list[Flowable] = [_p("Pre-visit checklist", "h2")]
-    if not content.previsit:
-        story.append(_p("Nothing due.", "muted"))
-    story += [_p(f"{box} {item}", "base") for item in content.previsit]
+class NotesBox(Flowable):
+    """Notes and signature lines that take the room left on the last page (up to four lines)
+    instead of pushing a sheet onto a page of its own: a full box when there is room, a
+    single signature line when little is left, a new page only when not even that fits."""
+
+    FULL = 4 * 15.0 + 16 + 2 * 17
+    LINE = 15.0
+    COMPACT = 20.0
+
+    def __init__(self, width: float) -> None:
+        super().__init__()
+        self.width: float = width
+        self.height: float = self.FULL
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        if avail_height >= 16 + self.LINE + 2 * 17:
+            self.height = min(self.FULL, avail_height)
+        elif avail_height >= self.COMPACT:
+            self.height = self.COMPACT  # at the foot of a page: one line of signatures
+        else:
+            self.height = 0.0  # a page of its own for blank lines is paper wasted
+        return self.width, self.height
+
+    def draw(self) -> None:
+        if not self.height:
+            return
+        c = self.canv
+        fonts = font_set()
+        c.saveState()
+        c.setStrokeColor(GRID)
+        c.setLineWidth(0.5)
+        c.setFillColor(colors.HexColor("#455A64"))
+        c.setFont(fonts.regular, 8)
+        if self.height == self.COMPACT:
+            self._signatures(c, 4, fonts.regular)
+            c.restoreState()
+            return
+        signatures = 2 * 17
+        c.setFont(fonts.bold, 10)
+        c.setFillColor(colors.black)
+        c.drawString(0, self.height - 11, "Notes")
+        lines = int((self.height - 16 - signatures) // self.LINE)
+        y = self.height - 16
+        for _ in range(lines):
+            y -= self.LINE
+            c.line(0, y, self.width, y)
+        c.setFillColor(colors.HexColor("#455A64"))
+        c.setFont(fonts.regular, 8)
+        self._signatures(c, 17 + 3, fonts.regular, "Reviewed by (provider)")
+        self._signatures(c, 3, fonts.regular, "Prepared by")
+        c.restoreState()
+
+    def _signatures(self, c: Any, y: float, font: str, who: str = "") -> None:
+        c.setStrokeColor(colors.black)
+        if who:
+            c.drawString(0, y + 2, who)
+            c.line(0.2 * self.width, y, 0.65 * self.width, y)
+            c.drawString(0.67 * self.width, y + 2, "Date")
+            c.line(0.72 * self.width, y, self.width, y)
+            return
+        c.drawString(0, y + 2, "Prepared by")
+        c.line(0.12 * self.width, y, 0.4 * self.width, y)
+        c.drawString(0.42 * self.width, y + 2, "Reviewed by")
+        c.line(0.54 * self.width, y, 0.82 * self.width, y)
+        c.drawString(0.84 * self.width, y + 2, "Date")
+        c.line(0.89 * self.width, y, self.width, y)
+
+
+PAIR_ROWS = 9  # sections this short go two to a row: most charts then fit on one page
+PAIR_GAP = 8.0
+
+
+_DATE_COLUMNS = {"Since", "Ordered", "Date", "Admitted", "Discharged"}
+DATE_WIDTH = 50.0  # "2026-10-30" at 7.5 pt with the cell padding, on one line
+
+
+def _half(section: DataSection, width: float) -> list[Flowable]:
+    title = section.title + (f" ({section.window})" if section.window else "")
+    dates = [c in _DATE_COLUMNS for c in section.columns]
+    rest = width - DATE_WIDTH * sum(dates)
+    total = sum(w for w, d in zip(section.widths, dates, strict=True) if not d) or 1.0
+    widths = [
+        DATE_WIDTH if d else w / total * rest for w, d in zip(section.widths, dates, strict=True)
+    ]
+    rows = [[cell(c, w, bold=True) for c, w in zip(section.columns, widths, strict=True)]]
+    rows += [[cell(c, w) for c, w in zip(row, widths, strict=True)] for row in section.rows]
+    table = Table(rows, colWidths=widths)
+    table.setStyle(grid_style())
+    story: list[Flowable] = [_p(title, "h2"), table]
+    if section.more:
+        story.append(_p(f"\u2026 and {section.more} more not shown", "muted"))
+    return story
+
+
+def _data_sections(sections: list[DataSection], width: float) -> list[Flowable]:
+    """Short sections side by side (a row of two never splits, so neither heading can end a
+    page); long ones full width, free to run over to the next page."""
+    story: list[Flowable] = []
+    half = (width - PAIR_GAP) / 2
+    waiting: DataSection | None = None
+    for section in sections:
+        short = (
+            len(section.rows) + (1 if section.more else 0) <= PAIR_ROWS
+            and len(section.columns) <= 4  # five columns at half width wrap every cell
+        )
+        if not short:
+            if waiting is not None:
+                story += _section(waiting, width)
+                waiting = None
+            story += _section(section, width)
+            continue
+        if waiting is None:
+            waiting = section
+            continue
+        pair = Table(
+            [[_half(waiting, half), "", _half(section, half)]],
+            colWidths=[half, PAIR_GAP, half],
+        )
+        pair.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 0),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+                ]
+            )
+        )
+        story.append(pair)
+        waiting = None
+    if waiting is not None:
+        story += _section(waiting, width)
     return story
 
 
 def _notes(width: float) -> list[Flowable]:
-    lines = Table([[""] for _ in range(4)], colWidths=[width], rowHeights=[16] * 4)
-    lines.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.5, GRID)]))
-    signature = Table(
-        [
-            [_p("Prepared by", "muted"), "", _p("Date", "muted"), ""],
-            [_p("Reviewed by (provider)", "muted"), "", _p("Date", "muted"), ""],
-        ],
-        colWidths=[w * width for w in (0.2, 0.45, 0.07, 0.28)],
-        rowHeights=[18, 18],
-    )
-    signature.setStyle(
-        TableStyle(
-            [
-                ("LINEBELOW", (1, 0), (1, -1), 0.5, colors.black),
-                ("LINEBELOW", (3, 0), (3, -1), 0.5, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-            ]
-        )
-    )
-    return [KeepTogether([_p("Notes", "h2"), lines, Spacer(1, 6), signature])]
+    return [Spacer(1, 4), NotesBox(width)]
 
 
 # --- rendering -------------------------------------------------------------------------------
 
 
-def render_content(content: SheetContent, page_size: str = "letter") -> bytes:
+def page_size(name: str) -> tuple[float, float]:
+    chosen = A4 if name.lower() == "a4" else LETTER
+    return float(chosen[0]), float(chosen[1])
+
+
+def sheet_story(content: SheetContent, width: float) -> list[Flowable]:
+    story: list[Flowable] = []
+    story += _header(content, width)
+    story += _warnings(content, width)
+    story += _today(content, width)
+    story += _checklist(content, width)
+    empty = [s for s in content.sections if not s.rows]
+    story += _data_sections([s for s in content.sections if s.rows], width)
+    story += _empty_line(empty)
+    story += _notes(width)
+    return story
+
+
+def render_content(content: SheetContent, page_size_name: str = "letter") -> bytes:
     """The PDF for already-built sheet content."""
-    size = A4 if page_size.lower() == "a4" else LETTER
+    size = page_size(page_size_name)
     width = size[0] - 2 * MARGIN
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -416,17 +488,12 @@ def render_content(content: SheetContent, page_size: str = "letter") -> bytes:
         creator="HealthPrep Desktop",
         invariant=True,
     )
-    story: list[Flowable] = []
-    story += _header(content, width)
-    story += _warnings(content, width)
-    story += _checklist(content, width)
-    for section in content.sections:
-        story += _section(section, width)
-    story += _previsit(content)
-    story += _notes(width)
-    furniture = _Furniture(content, size[0], size[1])
-    doc.build(story, canvasmaker=functools.partial(_NumberedCanvas, furniture=furniture))
-    return buffer.getvalue()
+    furniture = Furniture(content, size[0], size[1])
+    doc.build(
+        sheet_story(content, width),
+        canvasmaker=functools.partial(NumberedCanvas, furniture=furniture),
+    )
+    return attach_card(buffer.getvalue(), content)
 
 
 def render_sheet(ctx: SheetContext) -> bytes:
@@ -434,20 +501,13 @@ def render_sheet(ctx: SheetContext) -> bytes:
     return render_content(build_content(ctx), ctx.page_size)
 
 
-def render_day(sheets: Sequence[bytes] | Sequence[SheetContext]) -> bytes:
-    """One PDF with every sheet of a clinic day, in the order given (for printing)."""
-    pymupdf: Any = importlib.import_module("pymupdf")
+def render_day(sheets: Sequence[bytes] | Sequence[SheetContext], **options: Any) -> bytes:
+    """One PDF for a clinic day: the huddle list per provider, then every sheet (sorted by
+    provider and time), one bookmark per patient. Options: see sheet_day.render_day_print."""
+    from healthprep_desktop.screening.sheet_day import render_day_print
+
     rendered = [s if isinstance(s, bytes) else render_sheet(s) for s in sheets]
-    if not rendered:
-        return render_content_empty()
-    combined: Any = pymupdf.open()
-    with combined:
-        for pdf in rendered:
-            source: Any = pymupdf.open(stream=pdf, filetype="pdf")
-            with source:
-                combined.insert_pdf(source)
-        data: bytes = combined.tobytes(garbage=1, deflate=True)
-    return data
+    return render_day_print(rendered, **options).pdf
 
 
 def render_content_empty() -> bytes:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from healthprep_desktop.clinic_zone import clinic_zone
 from healthprep_desktop.screening.dates import birth_date_warning
 from healthprep_desktop.screening.model import EvidenceKind, ScreeningResult, Status
 from healthprep_desktop.screening.record import DocumentText
 from healthprep_desktop.screening.sheet_fhir import (
     age_on,
     fmt_date,
-    fmt_datetime,
     human_name,
     mrn,
     parse_date,
@@ -27,6 +27,7 @@ from healthprep_desktop.screening.sheet_fhir import (
 from healthprep_desktop.screening.sheet_model import (
     CONFIDENTIAL,
     DASH,
+    DEMO_SOURCE,
     Appointment,
     ChecklistRow,
     DataSection,
@@ -36,6 +37,8 @@ from healthprep_desktop.screening.sheet_model import (
     SheetContext,
 )
 from healthprep_desktop.screening.sheet_sections import data_sections
+from healthprep_desktop.screening.sheet_today import ROOMING, TodayItem, today_items
+from healthprep_desktop.screening.sheet_units import clinic_time, fmt_local, human_units
 
 __all__ = [
     "CONFIDENTIAL",
@@ -192,22 +195,80 @@ def _age_text(value: object, on: date) -> str:
     return f"{age_on(birth, on)} y"
 
 
+def _undecidable(results: list[ScreeningResult]) -> tuple[str, set[str]]:
+    """One line for the screenings a missing birth date or sex leaves undecided (instead of a
+    row per screening that all say the same), and the ids it covers."""
+    birth = [
+        r
+        for r in results
+        if r.status is Status.INSUFFICIENT_DATA and r.reason and r.reason.startswith("birth date")
+    ]
+    by_sex = [
+        r
+        for r in results
+        if r.status is Status.INSUFFICIENT_DATA
+        and r.reason
+        and r.reason.startswith("sex not recorded")
+    ]
+    parts: list[str] = []
+    if birth:
+        parts.append(
+            f"No usable birth date: {len(birth)} age-based screening(s) cannot be decided "
+            f"({', '.join(r.name for r in birth)}); confirm the birth date"
+        )
+    if by_sex:
+        parts.append(
+            f"No sex on record: {len(by_sex)} sex-specific screening(s) cannot be decided "
+            f"({', '.join(r.name for r in by_sex)}); confirm sex"
+        )
+    covered = {id(r) for r in birth + by_sex}
+    return ". ".join(parts), {str(c) for c in covered}
+
+
+def _confirm_first(undecidable: str) -> tuple[TodayItem, ...]:
+    """Without a birth date (or sex) nothing else can be decided: confirming it comes first."""
+    if not undecidable:
+        return ()
+    what = " and ".join(
+        w for w, key in (("birth date", "birth date"), ("sex", "No sex")) if key in undecidable
+    )
+    return (
+        TodayItem(
+            ROOMING,
+            -1,
+            f"Confirm {what} at check-in",
+            "screenings cannot be decided without it",
+            Status.INSUFFICIENT_DATA,
+        ),
+    )
+
+
+def _is_demo(ctx: SheetContext) -> bool:
+    if ctx.demo is not None:
+        return ctx.demo
+    return DEMO_SOURCE in (ctx.source_system, ctx.record.source)
+
+
 def build_content(ctx: SheetContext) -> SheetContent:
     patient = ctx.record.patient
     birth = parse_date(patient.get("birthDate"))
     appt = ctx.appointment or Appointment()
+    zone = clinic_zone(ctx.tz)
+    start = clinic_time(appt.start, zone)
     header = PatientHeader(
         name=human_name(patient),
         birth_date=fmt_date(birth),
         age=_age_text(patient.get("birthDate"), ctx.as_of),
         sex=sex(patient) or DASH,
         mrn=mrn(patient) or DASH,
-        appointment=fmt_datetime(appt.start) if appt.start else "",
+        appointment=fmt_local(appt.start, zone, "") if appt.start else "",
         provider=appt.provider or "",
         location=appt.location or "",
         reason=appt.reason or "",
     )
-    ordered = sorted(ctx.results, key=lambda r: _ORDER[r.status])
+    undecidable, covered = _undecidable(list(ctx.results))
+    results = [r for r in ctx.results if str(id(r)) not in covered]
+    ordered = sorted(results, key=lambda r: _ORDER[r.status])
     checklist = tuple(
         ChecklistRow(
             name=r.name,
@@ -215,7 +276,7 @@ def build_content(ctx: SheetContext) -> SheetContent:
             last_done=fmt_date(r.last_done),
             next_due=fmt_date(r.next_due),
             frequency=r.frequency or DASH,
-            evidence=_evidence_text(r),
+            evidence=human_units(_evidence_text(r)),
         )
         for r in ordered
         if r.status is not Status.NOT_APPLICABLE
@@ -231,9 +292,13 @@ def build_content(ctx: SheetContext) -> SheetContent:
         checklist=checklist,
         not_applicable=not_applicable,
         sections=data_sections(ctx),
-        previsit=previsit_items(ctx.results),
+        previsit=previsit_items(results),
         warnings=_data_warnings(ctx, texts),
-        fetched_at=fmt_datetime(ctx.record.fetched_at),
+        fetched_at=fmt_local(ctx.record.fetched_at, zone),
         source=ctx.source_system or ctx.record.source or "unknown source",
-        generated_at=fmt_datetime(generated),
+        generated_at=fmt_local(generated, zone),
+        today=_confirm_first(undecidable) + today_items(results),
+        demo=_is_demo(ctx),
+        undecidable=undecidable,
+        appointment_sort=start.isoformat() if start else "",
     )

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from healthprep_desktop.screening.model import ScreeningResult, Status
 from healthprep_desktop.screening.record import PatientRecord
+from healthprep_desktop.screening.sheet_today import TodayItem
 
 CONFIDENTIAL = "CONFIDENTIAL - contains PHI"
 FALLBACK_MONTHS = 12  # the window for "since the last encounter" when there was none
@@ -50,6 +51,10 @@ class SheetContext:
     warnings: Sequence[str] = ()
     max_rows: int = 25  # per data section; the rest are counted, not listed
     page_size: str = "letter"  # or "a4"
+    tz: str | None = None  # the clinic's IANA zone for printed times; None = the workstation's
+    # Synthetic patients: watermark and header say so. None = recognise the demo connection by
+    # the record's source name (the demo clinic's connection, whatever the tenant is called).
+    demo: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,7 @@ class PatientHeader:
     age: str
     sex: str
     mrn: str
-    appointment: str  # "2021-07-01 09:30", or "" when unknown
+    appointment: str  # "Thu 1 Jul 2021, 09:30" in the clinic's zone, or "" when unknown
     provider: str
     location: str
     reason: str
@@ -98,3 +103,12 @@ class SheetContent:
     fetched_at: str
     source: str
     generated_at: str
+    today: tuple[TodayItem, ...] = ()
+    demo: bool = False
+    # One line instead of a row per screening when birth date or sex is missing.
+    undecidable: str = ""
+    appointment_sort: str = ""  # ISO start in the clinic's zone, for the day print's order
+
+
+DEMO_SOURCE = "Demo clinic (sandbox)"  # workers.demo.DEMO_CONNECTION (core: not imported)
+DEMO_BANNER = "DEMO: synthetic patients"

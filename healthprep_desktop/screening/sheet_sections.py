@@ -28,6 +28,7 @@ from healthprep_desktop.screening.sheet_model import (
     DataSection,
     SheetContext,
 )
+from healthprep_desktop.screening.sheet_units import human_unit, range_flag, round_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,20 +144,18 @@ def _medications(ctx: SheetContext) -> DataSection:
     )
 
 
-def _number(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
-
 def observation_value(obs: JSON) -> str:
     if isinstance(obs.get("valueQuantity"), dict):
         q = obs["valueQuantity"]
-        unit = q.get("unit") or q.get("code") or ""
+        unit = human_unit(q.get("code") if q.get("system") == UCUM else None) or human_unit(
+            q.get("unit") or q.get("code") or ""
+        )
         comparator = q.get("comparator") or ""
         if q.get("value") is None:
             return ""
-        return f"{comparator}{_number(q['value'])} {unit}".strip()
+        value = q["value"]
+        number = round_value(value, obs.get("referenceRange")) if _numeric(value) else str(value)
+        return f"{comparator}{number} {unit}".strip()
     if isinstance(obs.get("valueCodeableConcept"), dict):
         return concept_text(obs["valueCodeableConcept"])
     for key in ("valueString", "valueInteger", "valueBoolean", "valueDateTime"):
@@ -175,6 +174,13 @@ def observation_value(obs: JSON) -> str:
     return ""
 
 
+UCUM = "http://unitsofmeasure.org"
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _effective(resource: JSON) -> date | None:
     period = resource.get("effectivePeriod") or {}
     return parse_date(
@@ -187,10 +193,14 @@ def _effective(resource: JSON) -> date | None:
 
 
 def _interpretation(obs: JSON) -> str:
+    """H/L from the interpretation, else from the reference range (the lab's own limits)."""
     codes = {c.upper() for c in concept_codes(obs.get("interpretation"))}
     for flag in ("HH", "LL", "H", "L", "A", "AA"):
         if flag in codes:
             return flag
+    quantity = obs.get("valueQuantity")
+    if isinstance(quantity, dict):
+        return range_flag(quantity.get("value"), obs.get("referenceRange"))
     return ""
 
 

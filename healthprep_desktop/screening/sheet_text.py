@@ -1,7 +1,8 @@
 """The prep sheet as plain text: what Epic's clinical-note write-back accepts (text/plain).
 
 Same content as the PDF (both come from sheet_data.build_content), laid out for a fixed-width
-note viewer: headings, one line per item, at most about 100 characters wide.
+note viewer: the Today actions first, then headings, one line per item, at most about 100
+characters wide.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from healthprep_desktop.screening.sheet_data import (
     SheetContext,
     build_content,
 )
+from healthprep_desktop.screening.sheet_today import GROUPS
 
 WIDTH = 100
 
@@ -50,8 +52,20 @@ def render_content_text(content: SheetContent) -> str:
         out += ["", "DATA WARNINGS"]
         for warning in content.warnings:
             out += _wrap(warning, first="  ! ")
+    out += ["", "TODAY"]
+    if not content.today:
+        out.append("  Nothing to do for screenings at this visit.")
+    for group in GROUPS:
+        items = [i for i in content.today if i.group == group]
+        if items:
+            out.append(f"  {group}")
+        for todo in items:
+            line = f"{todo.action}: {todo.fact}" if todo.fact else todo.action
+            out += _wrap(line, first="    [ ] ", indent="        ")
     out += ["", "QUALITY CHECKLIST"]
-    if not content.checklist:
+    if content.undecidable:
+        out += _wrap(content.undecidable, first="  ! ")
+    if not content.checklist and not content.undecidable:
         out.append("  No screenings evaluated.")
     for item in content.checklist:
         out.append(f"  [{item.status.label}] {item.name}")
@@ -69,11 +83,6 @@ def render_content_text(content: SheetContent) -> str:
             out += _wrap(" | ".join(row), first="  - ", indent="    ")
         if section.more:
             out.append(f"  ... and {section.more} more not shown")
-    out += ["", "PRE-VISIT CHECKLIST"]
-    if not content.previsit:
-        out.append("  Nothing due.")
-    for action in content.previsit:
-        out += _wrap(action, first="  [ ] ", indent="      ")
     out += [
         "",
         f"Data fetched {content.fetched_at} from {content.source}; printed {content.generated_at}",

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,10 +27,12 @@ from healthprep_desktop.screening.record import PatientRecord
 from healthprep_desktop.screening.sheet import render_sheet, render_sheet_text
 from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs, SheetContext
 from healthprep_desktop.screening.visit_status import UserEntry, refine
+from healthprep_desktop.workers.allocator import return_large_blocks_to_the_os
 from healthprep_desktop.workers.env_secrets import capture_secrets
 from healthprep_desktop.workers.lifeline import (
     bind_children_to_this_process,
     lead_own_process_group,
+    limit_this_process_windows,
     start_parent_watchdog,
 )
 
@@ -119,6 +122,7 @@ def prepare_patient(task: PrepareTask) -> PrepareOutput:
         clinic_name=task.clinic_name,
         cutoffs=task.cutoffs,
         generated_at=task.generated_at,
+        tz=task.tz,  # printed times in the clinic's zone, not the workstation's
     )
     pdf = render_sheet(ctx)
     text = render_sheet_text(ctx) if task.want_text else None
@@ -142,21 +146,29 @@ WORKER_MEMORY_MB = 2048
 
 
 def limit_worker_memory() -> None:
-    """RLIMIT_AS where the OS enforces it (Linux; macOS accepts and ignores it; Windows has no
-    resource module). HEALTHPREP_WORKER_MEMORY_MB overrides the default."""
-    try:
-        import resource
-    except ImportError:
-        return
+    """RLIMIT_AS where the OS enforces it (Linux; macOS accepts and ignores it); on Windows a
+    job object of the worker's own with a per-process memory cap (lifeline.py).
+    HEALTHPREP_WORKER_MEMORY_MB overrides the default."""
     try:
         wanted = int(os.environ.get("HEALTHPREP_WORKER_MEMORY_MB", WORKER_MEMORY_MB)) << 20
     except ValueError:
         wanted = WORKER_MEMORY_MB << 20
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        wanted = min(wanted, hard)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+    if sys.platform == "win32":
+        limit_this_process_windows(wanted)
+    else:
+        _limit_address_space(wanted)
+
+
+if sys.platform != "win32":
+
+    def _limit_address_space(wanted: int) -> None:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            wanted = min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
 
 
 def _worker_init() -> None:
@@ -164,6 +176,8 @@ def _worker_init() -> None:
     lead_own_process_group()
     start_parent_watchdog()
     limit_worker_memory()
+    # A freed page image goes back to the OS before tesseract reads the page (allocator.py).
+    return_large_blocks_to_the_os()
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     # OCR and rendering are background work: at a lower priority the OS hands the cores to
     # the window's event loop first whenever it wakes, instead of time-slicing it with them.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from healthprep_desktop.screening.sheet import render_day
+from healthprep_desktop.screening.sheet_day import day_title, render_day_print
 from healthprep_desktop.store import AuditAction, TenantScope
 from healthprep_desktop.workers.private_files import (
     make_private_dir,
@@ -49,7 +49,11 @@ def write_pdfs(scope: TenantScope, summary: Any, wanted: list[int], out: Path) -
         # File names carry the order and the FHIR id, never the patient's name.
         write_private_bytes(out / f"{n:03d}-{sheet.info.patient_id}.pdf", sheet.pdf)
         pdfs.append(sheet.pdf)
-    write_private_bytes(out / f"day-{summary.clinic_day.isoformat()}.pdf", render_day(pdfs))
+    # The day print: huddle list per provider, then the sheets by provider and time, one
+    # bookmark per patient (vector text: a few MB for a whole day).
+    title = day_title(scope.tenant.name, summary.clinic_day)
+    day = render_day_print(pdfs, title=title).pdf
+    write_private_bytes(out / f"day-{summary.clinic_day.isoformat()}.pdf", day)
     scope.audit(
         AuditAction.EXPORT,
         resource_ids=tuple(f"sheet/{i}" for i in wanted),

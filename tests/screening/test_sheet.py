@@ -230,6 +230,7 @@ def context(**changes: Any) -> SheetContext:
         ),
         "clinic_name": "Main Street Family Medicine",
         "generated_at": datetime(2021, 6, 30, 8, 0),
+        "tz": "America/Chicago",
     }
     fields.update(changes)
     return SheetContext(**fields)
@@ -254,13 +255,16 @@ def test_header_and_footer(golden: tuple[bytes, list[str]]) -> None:
     assert "MRN-00042" in first and "SSN-NOT-THIS" not in first
     assert "1956-07-01 (64 y)" in first  # 65 only on 2021-07-01, the day after as-of
     assert "Female" in first
-    assert "2021-07-01 09:30" in first and "Dr. Alice Smith" in first
+    assert "DEMO" not in first  # a real clinic's sheet carries no demo watermark
+    assert "Thu 1 Jul 2021, 09:30" in first and "Dr. Alice Smith" in first
     assert "Main Street Family Medicine" in first
     for number, text in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in text
         assert CONFIDENTIAL in text
-        assert "Data fetched 2021-06-29 17:05 UTC from Epic Sandbox" in text
-        assert "Printed 2021-06-30 08:00" in text
+        # 17:05 UTC in the clinic's zone (Chicago, daylight time); never "UTC" or an offset
+        assert "Data fetched Tue 29 Jun 2021, 12:05 from Epic Sandbox" in text
+        assert "Printed Wed 30 Jun 2021, 08:00" in text
+        assert "UTC" not in text
     for text in pages[1:]:
         assert "Nguyễn, Thị Minh · MRN MRN-00042" in text  # running header on later pages
 
@@ -273,21 +277,21 @@ def test_quality_checklist(golden: tuple[bytes, list[str]]) -> None:
     # Actionable first: overdue, due, not at goal, due soon, insufficient data, complete; then
     # not applicable
     order = [
-        "Breast cancer screening Overdue 2018-05-01 2020-05-01 every 2 years",
+        "Breast cancer screening Overdue 2018-05-01 2020-05-01 Mammogram",
         "Influenza vaccine Due",
         "Depression screening Follow-up needed 2021-06-01",
-        "Blood pressure control Not at goal 2021-05-01 2022-05-01 every 1 year",
+        "Blood pressure control Not at goal 2021-05-01 2022-05-01",
         "HbA1c for diabetes Due Soon 2021-01-02 2021-07-02",
         "Osteoporosis screening Insufficient data",
         "Cervical cancer screening Declined",
         "HIV screening Medical reason",
         "Zoster vaccine Postponed",
-        "Colorectal cancer screening Complete 2019-04-02 2029-04-02 every 10 years",
-        "Not applicable: Abdominal aortic aneurysm (not eligible: sex)",
+        "Colorectal cancer screening Complete 2019-04-02 2029-04-02",
+        "Not applicable (1): Abdominal aortic aneurysm (not eligible: sex)",
     ]
     positions = [text.index(item) for item in order]
     assert positions == sorted(positions)
-    assert "[document: “colonoscopy”, 81%]" in text
+    assert "[document: “colonoscopy”, 81%]; every 10 years" in text  # frequency: evidence
     # A user's entry is named as such, with who made it and when.
     assert "[declined: entered by jdoe on 2021-03-04]" in text
 
@@ -321,6 +325,7 @@ def test_sections_in_order_with_their_cutoffs(golden: tuple[bytes, list[str]]) -
     _, pages = golden
     text = " ".join(pages)
     headings = [
+        "Today",
         "Quality checklist",
         "Active problems",
         "Medications",
@@ -329,8 +334,6 @@ def test_sections_in_order_with_their_cutoffs(golden: tuple[bytes, list[str]]) -
         "Specialist consults (last 12 months)",
         "Hospital stays (last 24 months)",
         "Recent documents (last 12 months)",
-        "Pre-visit checklist",
-        "Notes",
         "Prepared by",
     ]
     positions = [text.index(h) for h in headings]
@@ -352,18 +355,27 @@ def test_sections_in_order_with_their_cutoffs(golden: tuple[bytes, list[str]]) -
     assert "Old dental letter" not in text
 
 
-def test_previsit_checklist_and_warnings(golden: tuple[bytes, list[str]]) -> None:
+def test_today_box_and_warnings(golden: tuple[bytes, list[str]]) -> None:
     _, pages = golden
-    text = " ".join(pages)
-    for item in [
-        "Order breast cancer screening or obtain outside report (due since 2020-05-01)",
-        "Offer influenza vaccine",
-        "Blood pressure control not at goal: review at this visit",
-        "HbA1c for diabetes due by 2021-07-02",
-        "Confirm sex at birth (Osteoporosis screening)",
-    ]:
-        assert item in text
-    assert "Colorectal cancer screening or obtain" not in text  # complete: no action
+    text = pages[0]
+    today = text[text.index("Today") : text.index("Quality checklist")]
+    # Grouped by who does it, clinical priority first, each with its one justifying fact.
+    in_order = [
+        "Provider",
+        "Blood pressure control: not at goal — Blood pressure 113/91 on 2021-05-01: "
+        "diastolic 91 ≥ 90",
+        "Depression screening: positive screen, plan follow-up",
+        "Order or obtain report: breast cancer screening — Mammogram 2018-05-01",
+        "Re-offer cervical cancer screening (declined)",
+        "Confirm sex at birth (osteoporosis screening)",
+        "HbA1c for diabetes (due 2021-07-02): consider today",
+        "Vaccines to offer",
+        "Influenza vaccine (due) — No flu vaccine this season",
+    ]
+    positions = [today.index(item) for item in in_order]
+    assert positions == sorted(positions)
+    assert "CMS165" not in today  # measure and code references stay in the evidence line
+    assert "Colorectal" not in today  # complete: no action
     assert "Data warnings" in text
     assert "2 Observation resources skipped (invalid)" in text
     assert "1 document(s) not fully read" in text
@@ -376,7 +388,7 @@ def test_cutoff_zero_means_since_the_last_encounter() -> None:
     assert "Hemoglobin A1c 7.2 % (H) 2021-05-01" in text
     assert "(x2)" not in text  # the November A1c is before the last visit
     assert "Creatinine" not in text  # 2021-02-01, before the last visit
-    assert "Hospital stays (since last visit 2021-03-01)" in text
+    assert "No hospital stays on record (since last visit 2021-03-01)." in text  # one line
     assert "Community-acquired pneumonia" not in text  # discharged before the last visit
     for hidden in ("Imaging", "Specialist consults", "Recent documents", "Screening mammogram"):
         assert hidden not in text
@@ -391,7 +403,12 @@ def test_missing_data_is_warned_about() -> None:
     assert "Sex missing" in text
     assert "No MRN on record" in text
     assert "No screenings evaluated." in text
-    assert "Recent labs (last 12 months) None on record." in text
+    # Empty sections collapse into one line instead of a heading each.
+    assert (
+        "No active problems, medications, labs, imaging, consults or hospital stays on record "
+        "in their windows." in text
+    )
+    assert "Recent labs (last 12 months)" not in text
 
 
 def test_long_content_flows_over_pages_with_numbering() -> None:
@@ -415,13 +432,16 @@ def test_rendering_is_deterministic() -> None:
 def test_day_pdf_combines_sheets(golden: tuple[bytes, list[str]]) -> None:
     pdf, pages = golden
     other = context(patient=patient(name=[{"family": "Okafor", "given": ["Ada"]}], id="p2"))
-    day = render_day([pdf, render_sheet(other), pdf])
+    day = render_day([render_sheet(other), pdf, pdf], huddle=False)
     combined = pages_text(day)
     other_pages = len(pages_text(render_sheet(other)))
     assert len(combined) == 2 * len(pages) + other_pages
-    assert "Okafor, Ada" in combined[len(pages)]
+    # Same provider and time: sorted by name, so Okafor comes after both Nguyễn sheets.
+    assert "Okafor, Ada" in combined[2 * len(pages)]
     from_contexts = render_day([context(), other])
-    assert len(pages_text(from_contexts)) == len(pages) + other_pages
+    listed = pages_text(from_contexts)
+    assert len(listed) == 1 + len(pages) + other_pages  # the huddle list first
+    assert "Huddle list: Dr. Alice Smith (2 patients)" in listed[0]
     empty = pages_text(render_day([]))
     assert len(empty) == 1 and "No prep sheets for this day." in empty[0]
 
@@ -437,8 +457,8 @@ def test_plain_text_rendering() -> None:
     assert "  [Overdue] Breast cancer screening\n" in text
     assert "  - Hemoglobin A1c | 7.2 % (H) | 2021-05-01 (x2)\n" in text
     assert "LDL cholesterol" not in text
-    assert "  [ ] Offer influenza vaccine\n" in text
-    assert "Data fetched 2021-06-29 17:05 UTC from Epic Sandbox" in text
+    assert "    [ ] Influenza vaccine (due): No flu vaccine this season\n" in text
+    assert "Data fetched Tue 29 Jun 2021, 12:05 from Epic Sandbox" in text
     assert all(len(line) <= 100 for line in text.splitlines())
     assert "Prepared by" not in text  # a written note has its author; no signature lines
 
