@@ -1,6 +1,9 @@
 """The audit trail for compliance officers: filter, verify the hash chain, export CSV.
 
-Reading the trail and verifying it run in a thread; exporting is itself audited.
+Newest entries first; filters apply as you type (a short pause, then one read in a thread);
+patient names are looked up in this computer's stored charts for display only (the trail keeps
+ids, never names, and the export writes what the trail holds). Verifying runs in a thread;
+exporting is itself audited.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QKeySequence
@@ -41,11 +45,16 @@ from healthprep_desktop.store import AuditAction, AuditEntry, AuditEvent, AuditF
 from healthprep_desktop.store.audit import ChainVerification
 from healthprep_desktop.store.audit_csv import write_audit_csv
 from healthprep_desktop.ui import tasks
+from healthprep_desktop.ui.patient_names import PatientNames
 from healthprep_desktop.ui.session import AppSession, describe_error
+from healthprep_desktop.ui.window_fit import fit_to_screen
 
 HEADERS = ("#", "Time", "OS user", "EHR user", "Clinic", "Action", "Patient", "Resources",
            "Outcome", "Detail")  # fmt: skip
 ALL_ACTIONS = "All actions"
+PATIENT_COLUMN = HEADERS.index("Patient")
+EMPTY_TEXT = "No audit entries match these filters. Clear a filter or widen the dates."
+TYPING_PAUSE_MS = 250  # filters apply this long after the last keystroke
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -54,13 +63,26 @@ class AuditModel(QAbstractTableModel):
         super().__init__(parent)
         self.entries: list[AuditEntry] = []
         self.clinics: dict[str, str] = {}
+        self.names: dict[str, str] = {}  # patient id -> name, from this computer's charts
         self.broken_seq: int | None = None
 
-    def set_entries(self, entries: list[AuditEntry], clinics: dict[str, str]) -> None:
+    def set_entries(
+        self,
+        entries: list[AuditEntry],
+        clinics: dict[str, str],
+        names: dict[str, str] | None = None,
+    ) -> None:
         self.beginResetModel()
         self.entries = entries
         self.clinics = clinics
+        self.names = names or {}
         self.endResetModel()
+
+    def patient_text(self, patient_id: str | None) -> str:
+        if not patient_id:
+            return ""
+        name = self.names.get(patient_id)
+        return f"{name} ({patient_id})" if name else patient_id
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.entries)
@@ -97,7 +119,7 @@ class AuditModel(QAbstractTableModel):
             e.ehr_user or "",
             self.clinics.get(e.tenant_id or "", e.tenant_id or ""),
             e.action,
-            e.patient_id or "",
+            self.patient_text(e.patient_id),
             " ".join(e.resource_ids),
             e.outcome,
             e.detail,
@@ -122,6 +144,12 @@ class AuditViewer(QMainWindow):
         self.session = session
         self.model = AuditModel(self)
         self._load_task: asyncio.Task[Any] | None = None
+        self.names = PatientNames()
+        # Filters apply as you type, after a short pause (one read, not one per keystroke).
+        self._typing = QTimer(self)
+        self._typing.setSingleShot(True)
+        self._typing.setInterval(TYPING_PAUSE_MS)
+        self._typing.timeout.connect(self.reload)
 
         self.since = QDateEdit()
         self.until = QDateEdit()
@@ -136,7 +164,7 @@ class AuditViewer(QMainWindow):
         self.user.setPlaceholderText("OS or EHR user")
         self.user.setObjectName("auditUser")
         self.patient = QLineEdit()
-        self.patient.setPlaceholderText("Patient id")
+        self.patient.setPlaceholderText("Patient name or id")
         self.patient.setObjectName("auditPatient")
         self.action = QComboBox()
         self.action.setObjectName("auditAction")
@@ -145,11 +173,18 @@ class AuditViewer(QMainWindow):
             self.action.addItem(item.value.replace("_", " "), item.value)
         self.all_clinics = QCheckBox("All clinics")
         self.all_clinics.setToolTip("Include every clinic's entries and workstation entries")
-        apply = QPushButton("&Apply")
+        apply = QPushButton("&Refresh")
         apply.setObjectName("auditApply")
+        apply.setToolTip("Read the trail again (filters already apply as you type)")
         apply.clicked.connect(self.reload)
         for line in (self.user, self.patient):
             line.returnPressed.connect(self.reload)
+            line.textChanged.connect(lambda _t: self._typing.start())
+        self.action.currentIndexChanged.connect(lambda _i: self._typing.start())
+        for box in (self.use_dates, self.all_clinics):
+            box.toggled.connect(lambda _c: self._typing.start())
+        for edit in (self.since, self.until):
+            edit.dateChanged.connect(lambda _d: self._typing.start())
         filters = QHBoxLayout()
         filters.addWidget(self.use_dates)
         filters.addWidget(self.since)
@@ -190,13 +225,19 @@ class AuditViewer(QMainWindow):
         layout = QVBoxLayout(central)
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setObjectName("auditEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.hide()
+        layout.addWidget(self.empty_label)
         layout.addLayout(bottom)
         self.setCentralWidget(central)
         close = QAction("Close", self)
         close.setShortcut(QKeySequence(QKeySequence.StandardKey.Close))
         close.triggered.connect(self.close)
         self.addAction(close)
-        self.resize(1100, 600)
+        fit_to_screen(self, 1100, 640)
         self.reload()
 
     # Filter and load --------------------------------------------------------------------
@@ -208,35 +249,60 @@ class AuditViewer(QMainWindow):
             since = _start_of(date(first.year(), first.month(), first.day()))
             until = _start_of(date(last.year(), last.month(), last.day()) + timedelta(days=1))
         action = str(self.action.currentData() or "")
+        # The patient box matches names too, so it is applied after the names are looked up
+        # (_entries), not by the store.
         return AuditFilter(
             since=since,
             until=until,
             user=self.user.text().strip() or None,
-            patient_id=self.patient.text().strip() or None,
             actions=frozenset({action}) if action else frozenset(),
         )
 
-    def _entries(self, where: AuditFilter, all_clinics: bool) -> list[AuditEntry]:
+    def _entries(
+        self, where: AuditFilter, all_clinics: bool, patient: str
+    ) -> tuple[list[AuditEntry], dict[str, str]]:
+        """Newest first, with the names of their patients, filtered by patient name or id."""
         if all_clinics:
-            return self.session.store.audit.entries(where)
-        return self.session.scope.audit_entries(where)
+            entries = self.session.store.audit.entries(where)
+        else:
+            entries = self.session.scope.audit_entries(where)
+        entries.reverse()
+        scopes = {t.id: self.session.store.tenant(t.id) for t in self.session.tenants()}
+        names = self.names.lookup(scopes, [(e.tenant_id, e.patient_id) for e in entries])
+        wanted = patient.strip().casefold()
+        if wanted:
+            entries = [
+                e
+                for e in entries
+                if e.patient_id
+                and (
+                    wanted in e.patient_id.casefold()
+                    or wanted in names.get(e.patient_id, "").casefold()
+                )
+            ]
+        return entries, names
 
     def reload(self) -> None:
+        self._typing.stop()
         if self._load_task is not None and not self._load_task.done():
             self._load_task.cancel()
         where, everything = self.current_filter(), self.all_clinics.isChecked()
+        patient = self.patient.text()
         clinics = {t.id: t.name for t in self.session.tenants()}
         self._load_task = tasks.start(
-            asyncio.to_thread(self._entries, where, everything),
-            on_done=lambda entries: self._show(entries, clinics),
+            asyncio.to_thread(self._entries, where, everything, patient),
+            on_done=lambda found: self._show(found[0], clinics, found[1]),
             on_error=lambda exc: self.statusBar().showMessage(describe_error(exc)),
             name="audit-load",
             owner=self,
         )
 
-    def _show(self, entries: list[AuditEntry], clinics: dict[str, str]) -> None:
-        self.model.set_entries(entries, clinics)
+    def _show(
+        self, entries: list[AuditEntry], clinics: dict[str, str], names: dict[str, str]
+    ) -> None:
+        self.model.set_entries(entries, clinics, names)
         self.table.resizeColumnsToContents()
+        self.empty_label.setVisible(not entries)
         self.statusBar().showMessage(f"{len(entries)} entries")
         self.loaded.emit(len(entries))
 
@@ -288,16 +354,19 @@ class AuditViewer(QMainWindow):
             QMessageBox.warning(self, "Export", f"Cannot write the file: {exc.strerror}")
 
     def export_csv(self, path: Path) -> int:
-        """Write the entries shown; the export is itself recorded."""
-        entries = list(self.model.entries)
+        """Write the entries shown, in the trail's order (oldest first, as the hash chain runs);
+        the export is itself recorded."""
+        entries = sorted(self.model.entries, key=lambda e: e.seq)
         write_audit_csv(path, entries)
-        where = self.current_filter()
         tenant = None if self.all_clinics.isChecked() else self.session.tenant_id
+        # Only a patient id goes in the audit: the box may hold a name (never recorded).
+        typed = self.patient.text().strip()
+        patient_id = typed if typed and any(e.patient_id == typed for e in entries) else None
         self.session.store.audit.append(
             AuditEvent(
                 AuditAction.EXPORT,
                 tenant_id=tenant,
-                patient_id=where.patient_id,
+                patient_id=patient_id,
                 detail=f"audit export: {len(entries)} entries",
                 ehr_user=self.session.ehr_user(),
             )

@@ -1,4 +1,5 @@
-"""Progress of a running batch: bar, counts, rate and ETA, Pause/Resume and Cancel."""
+"""Progress of a running batch: bar, counts, rate and ETA, Pause/Resume and Cancel; after a run
+with failures, "Retry failed (n)"; while the EHR is away, says so (the runner resumes)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class BatchPanel(QWidget):
     pause_requested = Signal()
     resume_requested = Signal()
     cancel_requested = Signal()
+    retry_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,20 +62,56 @@ class BatchPanel(QWidget):
         self.label.setObjectName("batchText")
         self.pause_button = QPushButton("&Pause")
         self.pause_button.setObjectName("pause")
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton("&Cancel…")
         self.cancel_button.setObjectName("cancel")
+        self.cancel_button.setToolTip("Stop preparing (Esc); finished sheets are kept")
+        self.retry_button = QPushButton("Re&try failed")
+        self.retry_button.setObjectName("retryFailed")
+        self.retry_button.hide()
         self.pause_button.clicked.connect(self._toggle_pause)
         self.cancel_button.clicked.connect(self.cancel_requested)
+        self.retry_button.clicked.connect(self.retry_requested)
+        self.label.setWordWrap(True)
         layout.addWidget(self.bar, 1)
         layout.addWidget(self.label, 2)
         layout.addWidget(self.pause_button)
         layout.addWidget(self.cancel_button)
+        layout.addWidget(self.retry_button)
         self.paused = False
+        self.outage: str | None = None
         self.last: JobProgress | None = None
         self.hide()
 
+    def reset(self) -> None:
+        """Another clinic or day: nothing of the last run stays on screen."""
+        self.last = None
+        self.outage = None
+        self.label.clear()
+        self.retry_button.hide()
+        self.hide()
+
+    def show_outage(self, reason: str | None) -> None:
+        """The EHR cannot be reached (reason) or is back (None); the runner pauses and resumes."""
+        self.outage = reason
+        self.pause_button.setEnabled(reason is None)
+        if reason is not None:
+            self.label.setText(
+                "Paused: the EHR cannot be reached. Retrying by itself; preparing resumes when it"
+                " answers."
+            )
+        elif self.last is not None:
+            self.label.setText(progress_text(self.last))
+
+    def offer_retry(self, failed: int) -> None:
+        self.retry_button.setText(f"Re&try failed ({failed})")
+        self.retry_button.setVisible(failed > 0)
+        if failed:
+            self.show()
+
     def started(self) -> None:
         self.paused = False
+        self.outage = None
+        self.retry_button.hide()
         self.last = None
         self.bar.setRange(0, 0)  # busy until the schedule's size is known
         self.label.setText("Starting…")
@@ -87,7 +125,8 @@ class BatchPanel(QWidget):
         if p.total:
             self.bar.setRange(0, p.total)
             self.bar.setValue(p.finished)
-        self.label.setText(progress_text(p))
+        if self.outage is None:
+            self.label.setText(progress_text(p))
         self.paused = p.phase is JobPhase.PAUSED
         self.pause_button.setText("&Resume" if self.paused else "&Pause")
         if p.phase in _ENDED:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, RedirectConfig, Vendor
 from healthprep_desktop.fhir.presets import PRESETS, preset_for
 from healthprep_desktop.fhir.tls import ca_file_problem, proxy_problem
+from healthprep_desktop.ui.sign_in_panel import redirect_note
 
 AUTH_LABELS = {
     AuthMethod.SMART_PUBLIC_PKCE: "SMART sign-in (public app, PKCE)",
@@ -95,6 +96,14 @@ class ConnectionForm(QWidget):
         self.redirect_port.setToolTip(
             "Some EHRs register an exact redirect URI: then set the port registered there"
         )
+        # The redirect URI the EHR administrator registers, for this connection's port (and the
+        # preset's fixed port when the vendor needs one).
+        self.redirect_uri = QLabel()
+        self.redirect_uri.setObjectName("connRedirectUri")
+        self.redirect_uri.setWordWrap(True)
+        self.redirect_uri.setTextFormat(Qt.TextFormat.PlainText)
+        self.redirect_uri.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.redirect_port.valueChanged.connect(lambda _v: self._show_redirect())
         self.enabled = QCheckBox("Use this connection")
         self.enabled.setChecked(True)
         self.priority = QSpinBox()
@@ -134,6 +143,7 @@ class ConnectionForm(QWidget):
             ("Key algorithm:", self.key_algorithm),
             ("Scopes:", self.scopes),
             ("Redirect port:", self.redirect_port),
+            ("", self.redirect_uri),
             ("CA file:", ca_row),
             ("Proxy:", self.proxy),
             ("", self.enabled),
@@ -154,6 +164,12 @@ class ConnectionForm(QWidget):
         ):
             line.textEdited.connect(lambda _t: self._edited())
         self.scopes.textChanged.connect(self._edited)
+        self.api_key_header.textEdited.connect(lambda _t: self._edited())
+        self.key_id.textEdited.connect(lambda _t: self._edited())
+        self.key_algorithm.currentIndexChanged.connect(lambda _i: self._edited())
+        self.redirect_port.valueChanged.connect(lambda _v: self._edited())
+        self.priority.valueChanged.connect(lambda _v: self._edited())
+        self.enabled.toggled.connect(lambda _c: self._edited())
         self.clear()
 
     # Loading ----------------------------------------------------------------------------
@@ -196,6 +212,36 @@ class ConnectionForm(QWidget):
         finally:
             self._loading = False
         self._auth_changed()
+        self.mark_unmodified()
+
+    # Unsaved edits: what the fields hold now against what was loaded ----------------------
+
+    def _snapshot(self) -> tuple[object, ...]:
+        return (
+            self.name.text(),
+            self.vendor.currentIndex(),
+            self.base_url.text(),
+            self.auth.currentIndex(),
+            self.client_id.text(),
+            self.secret.text(),
+            self.username.text(),
+            self.api_key_header.text(),
+            self.key_id.text(),
+            self.key_algorithm.currentIndex(),
+            self.scopes.toPlainText(),
+            self.redirect_port.value(),
+            self.ca_file.text(),
+            self.proxy.text(),
+            self.enabled.isChecked(),
+            self.priority.value(),
+        )
+
+    def mark_unmodified(self) -> None:
+        self._baseline = self._snapshot()
+
+    def is_modified(self) -> bool:
+        """Whether a field differs from what was loaded (an edit undone by hand is no edit)."""
+        return self._snapshot() != self._baseline
 
     # Per-method fields -------------------------------------------------------------------
 
@@ -215,6 +261,7 @@ class ConnectionForm(QWidget):
             self.key_algorithm: method is AuthMethod.SMART_BACKEND_SERVICES,
             self.scopes: method.is_smart,
             self.redirect_port: method.is_interactive,
+            self.redirect_uri: method.is_interactive,
         }
         for widget, show in visible.items():
             self.layout_.setRowVisible(widget, show)
@@ -227,7 +274,17 @@ class ConnectionForm(QWidget):
             self.secret.setPlaceholderText(
                 "stored: leave empty to keep it" if self._stored_secret else "required"
             )
+        self._show_redirect()
         self._edited()
+
+    def _show_redirect(self) -> None:
+        self.redirect_uri.setText(
+            redirect_note(
+                ConnectionConfig(
+                    name="", base_url="", redirect=RedirectConfig(port=self.redirect_port.value())
+                )
+            )
+        )
 
     def _vendor_changed(self, *_: object) -> None:
         if self._loading:

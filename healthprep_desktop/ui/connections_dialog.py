@@ -2,14 +2,17 @@
 directory import; Test connection; Connect / Re-authenticate (cancellable); live status.
 
 Connections and their secrets live in the encrypted store; every change is audited
-(``connection_change``, the connection's name only).
+(``connection_change``, the connection's name only). Test connection checks the settings as
+they are in the form without saving them (an untested connection is never stored or enabled by
+a test); closing or switching away from unsaved edits asks first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
@@ -28,83 +32,35 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from healthprep_desktop.fhir.config import AuthMethod
-from healthprep_desktop.fhir.diagnose import FAILED, OK, Diagnosis, check_connection
-from healthprep_desktop.fhir.directory import DirectoryEntry, load_directory, search_directory
+from healthprep_desktop.fhir.diagnose import Diagnosis, check_connection
+from healthprep_desktop.fhir.directory import DirectoryEntry, load_directory
 from healthprep_desktop.fhir.errors import LoginCancelled
-from healthprep_desktop.fhir.status import ConnectionStatus
 from healthprep_desktop.fhir.store_adapters import StoreSecrets, config_for_store, config_from_store
 from healthprep_desktop.store import AuditAction, Connection
 from healthprep_desktop.ui import tasks
-from healthprep_desktop.ui.connection_form import SECRET_KINDS, ConnectionForm
-from healthprep_desktop.ui.login import UrlOpener, sign_in
+from healthprep_desktop.ui.connection_form import SECRET_KINDS, ConnectionForm, FormValues
+from healthprep_desktop.ui.connections_support import (
+    MARK,
+    DirectoryPicker,
+    UnsavedChoice,
+    ask_unsaved_with_box,
+    draft_connection,
+    status_lines,
+)
+from healthprep_desktop.ui.login import UrlOpener, is_demo, sign_in
 from healthprep_desktop.ui.session import AppSession, StatusRelay, describe_error
+from healthprep_desktop.ui.sign_in_panel import BrowserOpener, OpenInBrowser, SignInPanel
+from healthprep_desktop.ui.signed_in_user import display_name, resolve_display_name
+from healthprep_desktop.ui.window_fit import fit_to_screen
 
-_MARK = {OK: "✔", FAILED: "✘"}
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "never"
-
-
-def status_lines(status: ConnectionStatus | None) -> list[str]:
-    if status is None:
-        return ["Not opened yet."]
-    lines = ["Connected" if status.is_connected else "Not connected"]
-    if status.token_expiry:
-        lines.append(f"Sign-in valid until {_when(status.token_expiry)}")
-    lines.append(f"Last sync: {_when(status.last_sync)}")
-    if status.user:
-        lines.append(f"Signed in as {status.user}")
-    if status.last_error:
-        lines.append(f"Last error: {status.last_error}")
-    return lines
-
-
-class DirectoryPicker(QDialog):
-    """Pick an organization's endpoint from an imported directory (searchable)."""
-
-    def __init__(self, entries: list[DirectoryEntry], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Endpoint directory")
-        self.entries = entries
-        layout = QVBoxLayout(self)
-        from PySide6.QtWidgets import QLineEdit
-
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search organization or URL")
-        self.search.textChanged.connect(self._filter)
-        layout.addWidget(self.search)
-        self.list = QListWidget()
-        self.list.itemDoubleClicked.connect(lambda _i: self.accept())
-        layout.addWidget(self.list)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(640, 480)
-        self._filter("")
-
-    def _filter(self, text: str) -> None:
-        self.list.clear()
-        for entry in search_directory(self.entries, text) if text else self.entries:
-            item = QListWidgetItem(f"{entry.organization} — {entry.base_url}")
-            item.setData(Qt.ItemDataRole.UserRole, entry)
-            self.list.addItem(item)
-        if self.list.count():
-            self.list.setCurrentRow(0)
-
-    def chosen(self) -> DirectoryEntry | None:
-        item = self.list.currentItem()
-        data = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
-        return data if isinstance(data, DirectoryEntry) else None
+__all__ = ["ConnectionsDialog", "DirectoryPicker", "UnsavedChoice", "status_lines"]
 
 
 class ConnectionsDialog(QDialog):
@@ -121,10 +77,17 @@ class ConnectionsDialog(QDialog):
         self._busy: asyncio.Task[Any] | None = None
         self._relay = StatusRelay(self)
         self._relay.changed.connect(lambda _s: self._show_status())
-        self._dirty = False
-        # How the sign-in URL is opened; None = by connection (the browser, or in-process for
-        # the demo sandbox). Tests and embedders may set it.
+        self._draft = False  # the last test ran on unsaved settings
+        self._user_names: dict[int, str] = {}  # connection id -> signed-in user's name
+        # How the sign-in URL is opened; None = by connection (the browser through
+        # BrowserOpener, or in-process for the demo sandbox). Tests and embedders may set it.
         self.opener: UrlOpener | None = None
+        # How BrowserOpener opens a link (QDesktopServices.openUrl when None); tests set it.
+        self.open_in_browser: OpenInBrowser | None = None
+        # Asked when unsaved edits would be lost; tests and embedders may replace it.
+        self.ask_unsaved: Callable[[str], UnsavedChoice] = lambda name: ask_unsaved_with_box(
+            self, name
+        )
 
         self.list = QListWidget()
         self.list.setObjectName("connectionList")
@@ -188,6 +151,7 @@ class ConnectionsDialog(QDialog):
         self.progress_label.setTextFormat(Qt.TextFormat.PlainText)  # may carry EHR text
         self.progress_label.setObjectName("connProgress")
         self.progress_label.setWordWrap(True)
+        self.sign_in_panel = SignInPanel()
         status_box = QGroupBox("Status")
         status_layout = QVBoxLayout(status_box)
         self.status_label = QLabel()
@@ -201,15 +165,22 @@ class ConnectionsDialog(QDialog):
         self.checks_label.setWordWrap(True)
         status_layout.addWidget(self.status_label)
         status_layout.addWidget(self.checks_label)
+        # The form scrolls: with every row shown it is taller than a 2x-scaled screen.
+        form_area = QScrollArea()
+        form_area.setObjectName("connFormArea")
+        form_area.setWidget(self.form)
+        form_area.setWidgetResizable(True)
+        form_area.setFrameShape(QFrame.Shape.NoFrame)
+        form_area.setMinimumHeight(160)
         right = QWidget()
         right_layout = QVBoxLayout(right)
-        right_layout.addWidget(self.form)
+        right_layout.addWidget(form_area, 1)
         right_layout.addWidget(self.errors)
         right_layout.addLayout(actions)
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.progress_label)
+        right_layout.addWidget(self.sign_in_panel)
         right_layout.addWidget(status_box)
-        right_layout.addStretch(1)
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -219,7 +190,7 @@ class ConnectionsDialog(QDialog):
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout.addWidget(close)
-        self.resize(960, 640)
+        fit_to_screen(self, 960, 680)
         self.refresh_list()
         if self.list.count():
             self.list.setCurrentRow(0)
@@ -242,8 +213,17 @@ class ConnectionsDialog(QDialog):
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
 
-    def _selected(self, item: QListWidgetItem | None, _previous: object = None) -> None:
+    def _selected(
+        self, item: QListWidgetItem | None, previous: QListWidgetItem | None = None
+    ) -> None:
         if item is None:
+            return
+        if not self.settle_unsaved():
+            # Stay on the connection being edited (without re-entering this handler).
+            if previous is not None:
+                self.list.blockSignals(True)
+                self.list.setCurrentItem(previous)
+                self.list.blockSignals(False)
             return
         connection = self.scope.connections.get(int(item.data(Qt.ItemDataRole.UserRole)))
         if connection is not None:
@@ -255,17 +235,29 @@ class ConnectionsDialog(QDialog):
         kind = SECRET_KINDS.get(config.auth_method)
         stored = kind is not None and kind in self.scope.secrets.names(connection.id)
         self.form.load(config, secret_stored=stored, priority=connection.priority)
-        self._dirty = False
         self.errors.clear()
         self.checks_label.clear()
-        self._relay.watch(self.session.live_connection(connection.id))
+        live = self.session.live_connection(connection.id)
+        self._relay.watch(live)
         self._show_status()
+        if live is not None and live.status.is_connected and connection.id not in self._user_names:
+            # Signed in before this dialog opened: look the person's name up once.
+            tasks.start(
+                resolve_display_name(live),
+                on_done=functools.partial(self._named, connection.id),
+                name="signed-in-name",
+                owner=self,
+            )
 
     def new_connection(self) -> None:
+        if not self.settle_unsaved():
+            return
         self.current_id = None
+        self.list.blockSignals(True)
         self.list.clearSelection()
+        self.list.setCurrentRow(-1)
+        self.list.blockSignals(False)
         self.form.clear()
-        self._dirty = True
         self._relay.unwatch()
         self.errors.clear()
         self.checks_label.clear()
@@ -273,7 +265,6 @@ class ConnectionsDialog(QDialog):
         self.form.name.setFocus()
 
     def _form_changed(self) -> None:
-        self._dirty = True
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -285,7 +276,7 @@ class ConnectionsDialog(QDialog):
         self.cancel_button.setVisible(busy and method.is_interactive)
         live = self.session.live_connection(self.current_id) if self.current_id else None
         connected = live is not None and live.status.is_connected
-        self.connect_button.setText("&Re-authenticate" if connected else "&Connect")
+        self.connect_button.setText("R&e-authenticate" if connected else "&Connect")
         self.disconnect_button.setVisible(connected and method.is_smart and not busy)
         self.jwks_button.setVisible(method is AuthMethod.SMART_BACKEND_SERVICES)
         self.remove_button.setEnabled(self.current_id is not None and not busy)
@@ -293,10 +284,37 @@ class ConnectionsDialog(QDialog):
     def _show_status(self) -> None:
         live = self.session.live_connection(self.current_id) if self.current_id else None
         if self.current_id is None:
-            self.status_label.setText("New connection: save it to test and connect.")
+            self.status_label.setText(
+                "New connection: Test checks it without saving; save it to connect."
+            )
         else:
-            self.status_label.setText("\n".join(status_lines(live.status if live else None)))
+            name = self._user_names.get(self.current_id)
+            if live is not None and name is None:
+                name = display_name(live.tokens.tokens)
+            self.status_label.setText("\n".join(status_lines(live.status if live else None, name)))
         self._update_buttons()
+
+    def _named(self, connection_id: int, name: str | None) -> None:
+        if name:
+            self._user_names[connection_id] = name
+            if connection_id == self.current_id:
+                self._show_status()
+
+    @property
+    def has_unsaved_edits(self) -> bool:
+        return self.form.is_modified()
+
+    def settle_unsaved(self) -> bool:
+        """True when the current edits may be left (saved, discarded or none); False to stay."""
+        if not self.has_unsaved_edits:
+            return True
+        choice = self.ask_unsaved(self.form.name.text().strip())
+        if choice is UnsavedChoice.CANCEL:
+            return False
+        if choice is UnsavedChoice.SAVE:
+            return self.save() is not None
+        self.form.mark_unmodified()
+        return True
 
     # Save and remove --------------------------------------------------------------------
 
@@ -343,7 +361,6 @@ class ConnectionsDialog(QDialog):
                 ehr_user=self.session.ehr_user(),
             )
         connection_id = self.current_id
-        self._dirty = False
         # The live object holds the old settings: reopen on next use.
         self._close_live(connection_id)
         self.refresh_list(select=connection_id)
@@ -392,7 +409,7 @@ class ConnectionsDialog(QDialog):
     # Test, connect, disconnect ----------------------------------------------------------
 
     def _saved_first(self) -> int | None:
-        if self._dirty or self.current_id is None:
+        if self.has_unsaved_edits or self.current_id is None:
             return self.save()
         return self.current_id
 
@@ -404,30 +421,50 @@ class ConnectionsDialog(QDialog):
 
     def _finish_busy(self, text: str) -> None:
         self.progress.hide()
+        self.sign_in_panel.finish()
         self.progress_label.setText(text)
         self._busy = None
         self._show_status()
         self.refresh_list(select=self.current_id)
 
     def test(self) -> None:
-        connection_id = self._saved_first()
-        if connection_id is None:
-            return
+        """Check the settings in the form; never saves them (Save does)."""
         self.checks_label.clear()
-        self._run(
-            "Testing the connection…", self._test(connection_id), self._tested, self._test_failed
-        )
+        if not self.has_unsaved_edits and self.current_id is not None:
+            # The stored settings: test the live connection (its sign-in included).
+            coro = self._test(self.current_id)
+            self._draft = False
+        else:
+            taken = {c.name for c in self.scope.connections.all() if c.id != self.current_id}
+            values = self.form.values(taken_names=taken)
+            if values.errors:
+                self.errors.setText("\n".join(values.errors))
+                return
+            self.errors.clear()
+            coro = self._test_draft(values)
+            self._draft = True
+        self._run("Testing the connection…", coro, self._tested, self._test_failed)
 
     async def _test(self, connection_id: int) -> Diagnosis:
         live = await self.session.open(connection_id)
         self._relay.watch(live)
         return await check_connection(live)
 
+    async def _test_draft(self, values: FormValues) -> Diagnosis:
+        live = await asyncio.to_thread(draft_connection, self.scope, self.current_id, values)
+        try:
+            return await check_connection(live)
+        finally:
+            await live.aclose()
+
     def _tested(self, diagnosis: Diagnosis) -> None:
         self.checks_label.setText(
-            "\n".join(f"{_MARK.get(c.result, '–')} {c.message}" for c in diagnosis.checks)
+            "\n".join(f"{MARK.get(c.result, '–')} {c.message}" for c in diagnosis.checks)
         )
-        self._finish_busy(diagnosis.summary())
+        summary = diagnosis.summary()
+        if self._draft:
+            summary += " Tested the settings in the form; they are not saved yet."
+        self._finish_busy(summary)
         self.tested.emit(diagnosis)
 
     def _test_failed(self, exc: BaseException) -> None:
@@ -441,25 +478,27 @@ class ConnectionsDialog(QDialog):
         stored = self.scope.connections.get(connection_id)
         if stored is None:
             return
-        waiting = (
-            "Waiting for you to sign in in the browser window…"
-            if self.form.method.is_interactive
-            else "Requesting a token…"
-        )
-        self._run(
-            waiting,
-            self._sign_in(stored),
-            self._connected,
-            self._connect_failed,
-        )
+        interactive = self.form.method.is_interactive
+        opener = self.opener
+        if opener is None and interactive and not is_demo(stored):
+            browser = BrowserOpener(self.open_in_browser, self)
+            self.sign_in_panel.watch(browser)
+            opener = browser
+        waiting = "Sign in to the EHR in the browser…" if interactive else "Requesting a token…"
+        self._run(waiting, self._sign_in(stored, opener), self._connected, self._connect_failed)
 
-    async def _sign_in(self, stored: Connection) -> Any:
+    async def _sign_in(self, stored: Connection, opener: UrlOpener | None) -> Any:
         live = await self.session.open(stored.id)
         self._relay.watch(live)
-        return await sign_in(live, stored, opener=self.opener)
+        tokens = await sign_in(live, stored, opener=opener)
+        name = await resolve_display_name(live)
+        if name:
+            self._user_names[stored.id] = name
+        return tokens
 
     def _connected(self, tokens: Any) -> None:
-        self._finish_busy("Signed in.")
+        name = self._user_names.get(self.current_id or -1)
+        self._finish_busy(f"Signed in as {name}." if name else "Signed in.")
         self.signed_in.emit(tokens)
 
     def _connect_failed(self, exc: BaseException) -> None:
@@ -478,6 +517,8 @@ class ConnectionsDialog(QDialog):
         live = self.session.live_connection(self.current_id) if self.current_id else None
         if live is not None:
             live.logout()
+        if self.current_id is not None:
+            self._user_names.pop(self.current_id, None)
         self._show_status()
         self.refresh_list(select=self.current_id)
 
@@ -543,12 +584,16 @@ class ConnectionsDialog(QDialog):
         """Start a new connection for the chosen organization (vendor preset kept)."""
         vendor = self.form.vendor.currentIndex()
         self.new_connection()
+        if self.has_unsaved_edits:  # the user kept the edits in progress
+            return
         self.form.vendor.setCurrentIndex(vendor)
         self.form.name.setText(entry.organization)
         self.form.base_url.setText(entry.base_url)
-        self._dirty = True
 
     def reject(self) -> None:
+        """Close (the Close button, Esc, the window's close box): unsaved edits ask first."""
+        if not self.settle_unsaved():
+            return
         if self._busy is not None and not self._busy.done():
             self.cancel_login()
         self._relay.unwatch()

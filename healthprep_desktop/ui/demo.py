@@ -9,9 +9,9 @@ import asyncio
 import importlib
 from typing import Any
 
-from healthprep_desktop.ui import gc_guard
+from healthprep_desktop.ui import gc_guard, tasks
 from healthprep_desktop.ui.login import follow_in_process, sign_in
-from healthprep_desktop.ui.session import AppSession
+from healthprep_desktop.ui.session import AppSession, describe_error
 
 DEMO_PATIENTS = 500  # a realistic panel: about 180 visits a day
 
@@ -59,3 +59,27 @@ class DemoRunner:
         if self.started and self.clinic is not None:
             await asyncio.to_thread(self.clinic.stop)
             self.started = False
+
+    def start_in(self, window: Any) -> None:
+        """Start from the main window: it says so, shows the demo day, then ``demo_ready``."""
+        window.statusBar().showMessage("Starting the demo clinic and signing in…")
+        tasks.start(
+            self._start_in(window),
+            on_error=lambda exc: self._failed_in(window, exc),
+            name="demo",
+            owner=window,
+        )
+
+    async def _start_in(self, window: Any) -> None:
+        connection_id = await self.start()
+        window.connection.forget()
+        window.reload_day()
+        window.statusBar().showMessage(
+            "Demo clinic ready: synthetic patients only. Press Prepare sheets (Ctrl+R).", 15_000
+        )
+        window.demo_ready.emit(connection_id)
+
+    def _failed_in(self, window: Any, exc: BaseException) -> None:
+        window.statusBar().showMessage(f"The demo clinic could not start: {describe_error(exc)}")
+        window.refresh_connection_status()
+        window.demo_ready.emit(exc)

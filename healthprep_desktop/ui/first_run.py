@@ -1,4 +1,10 @@
-"""First run: name the first clinic, then connect to the EHR or try the demo clinic."""
+"""First run: name the first clinic, choose the unlock PIN, then connect to the EHR or try the
+demo clinic.
+
+The PIN is asked when the database key lives in the OS keyring: the keyring opens with the OS
+session, so on a shared, logged-in workstation only the PIN keeps the idle lock closed (see
+unlock_pin.py). A passphrase store unlocks with its passphrase and needs no PIN.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,9 @@ from PySide6.QtWidgets import (
 
 from healthprep_desktop import APP_NAME
 from healthprep_desktop.ui.session import AppSession
+from healthprep_desktop.ui.unlock_pin import MIN_PIN, has_pin, pin_problem, set_pin
+
+DIALOG_WIDTH = 560
 
 
 class NextStep(StrEnum):
@@ -33,6 +42,9 @@ class FirstRunDialog(QDialog):
         self.session = session
         self.choice = NextStep.LATER
         self.setWindowTitle(f"Welcome to {APP_NAME}")
+        self.setMinimumWidth(DIALOG_WIDTH)
+        store = session.store
+        self.needs_pin = not store.uses_passphrase and not has_pin(store)
         layout = QVBoxLayout(self)
         intro = QLabel(
             "<h3>Set up your clinic</h3>"
@@ -46,9 +58,26 @@ class FirstRunDialog(QDialog):
         self.name.setObjectName("clinicName")
         self.name.setPlaceholderText("e.g. Main Street Family Practice")
         form.addRow("Clinic name:", self.name)
+        self.pin = QLineEdit()
+        self.pin.setObjectName("pin")
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setPlaceholderText(f"at least {MIN_PIN} characters")
+        self.pin_confirm = QLineEdit()
+        self.pin_confirm.setObjectName("pinConfirm")
+        self.pin_confirm.setEchoMode(QLineEdit.EchoMode.Password)
+        if self.needs_pin:
+            pin_note = QLabel(
+                "Choose a PIN for this workstation. HealthPrep Desktop locks itself when left "
+                "idle, and this PIN unlocks it. It is kept only as a salted hash."
+            )
+            pin_note.setWordWrap(True)
+            form.addRow(pin_note)
+            form.addRow("Unlock PIN:", self.pin)
+            form.addRow("Confirm PIN:", self.pin_confirm)
         layout.addLayout(form)
         self.error = QLabel()
         self.error.setObjectName("error")
+        self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d1242f;")
         self.error.hide()
         layout.addWidget(self.error)
@@ -74,6 +103,13 @@ class FirstRunDialog(QDialog):
         name = self.name.text()
         if step is NextStep.DEMO and not name.strip():
             name = "Demo clinic"
+        if self.needs_pin:
+            problem = pin_problem(self.pin.text(), self.pin_confirm.text())
+            if problem:
+                self.error.setText(problem)
+                self.error.show()
+                self.pin.setFocus()
+                return
         try:
             self.session.create_tenant(name)
         except ValueError as exc:
@@ -81,5 +117,10 @@ class FirstRunDialog(QDialog):
             self.error.show()
             self.name.setFocus()
             return
+        if self.needs_pin:
+            set_pin(self.session.store, self.pin.text())
+            self.needs_pin = False
+            self.pin.clear()
+            self.pin_confirm.clear()
         self.choice = step
         self.accept()

@@ -1,9 +1,9 @@
 """Lock after idle time: workstations are shared, so PHI views hide behind a lock screen.
 
 ``IdleWatcher`` watches the application's input events; after the idle time it emits ``idle``.
-``LockScreen`` asks for the passphrase (a passphrase store) or just "Unlock" (a keyring store:
-the keyring is re-opened, which on most systems is tied to the OS session), and verifies it by
-opening the database again in a thread.
+``LockScreen`` asks for a credential: the passphrase (a passphrase store, verified by opening
+the database again in a thread) or the app PIN (a keyring store: the keyring opens with the OS
+session, so it proves nothing on a shared, logged-in workstation). See unlock_pin.py.
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ from PySide6.QtWidgets import (
 from healthprep_desktop.store import Store
 from healthprep_desktop.ui import tasks
 from healthprep_desktop.ui.unlock import verify_unlock
+from healthprep_desktop.ui.unlock_pin import (
+    UnlockThrottle,
+    audit_lock,
+    audit_unlock,
+    check_pin,
+    has_pin,
+)
 
 _ACTIVITY = frozenset(
     {
@@ -79,25 +86,37 @@ class IdleWatcher(QObject):
 
 
 class LockScreen(QWidget):
+    """Unlocking needs a credential: the store passphrase (a passphrase store) or the app PIN
+    (a keyring store; set at first run). Failures past a few typos wait longer each time;
+    every lock and unlock attempt is audited (never what was typed)."""
+
     unlocked = Signal()
 
-    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, store: Store, parent: QWidget | None = None, *, throttle: UnlockThrottle | None = None
+    ) -> None:
         super().__init__(parent)
         self.store = store
+        self.throttle = throttle or UnlockThrottle()
         self._task: asyncio.Task[bool] | None = None
+        self._wait_timer = QTimer(self)
+        self._wait_timer.setInterval(1000)
+        self._wait_timer.timeout.connect(self._waited)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         title = QLabel("<h2>HealthPrep Desktop is locked</h2>")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
         self.hint = QLabel()
+        self.hint.setObjectName("unlockHint")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
         layout.addWidget(self.hint)
         self.passphrase = QLineEdit()
         self.passphrase.setObjectName("unlockPassphrase")
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setMaximumWidth(320)
+        self.passphrase.setMinimumWidth(260)
+        self.passphrase.setMaximumWidth(360)
         self.passphrase.returnPressed.connect(self.try_unlock)
         layout.addWidget(self.passphrase, 0, Qt.AlignmentFlag.AlignHCenter)
         self.button = QPushButton("&Unlock")
@@ -107,33 +126,67 @@ class LockScreen(QWidget):
         self.error = QLabel()
         self.error.setObjectName("unlockError")
         self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d1242f;")
         layout.addWidget(self.error)
         layout.addStretch(2)
-        self.reset()
+        self._method = "keyring"
+        self.reset(audit=False)
 
-    def reset(self) -> None:
-        uses_passphrase = self.store.uses_passphrase
-        self.hint.setText(
-            "Enter the database passphrase to continue."
-            if uses_passphrase
-            else "Patient data is hidden while you were away. Unlock to continue."
-        )
-        self.passphrase.setVisible(uses_passphrase)
+    @property
+    def method(self) -> str:
+        """What unlocks: "passphrase", "pin" or "keyring" (a store from before PINs)."""
+        return self._method
+
+    def reset(self, *, audit: bool = True) -> None:
+        """Show the lock for a new lock period (the window calls this when it locks)."""
+        if self.store.uses_passphrase:
+            self._method = "passphrase"
+            hint = "Enter the database passphrase to continue."
+        elif has_pin(self.store):
+            self._method = "pin"
+            hint = "Enter your HealthPrep Desktop PIN to continue."
+        else:
+            self._method = "keyring"
+            hint = (
+                "Patient data is hidden while you were away. No unlock PIN is set on this "
+                "workstation, so anyone can unlock it: set one when HealthPrep Desktop starts."
+            )
+        self.hint.setText(hint)
+        self.passphrase.setVisible(self._method != "keyring")
+        self.passphrase.setPlaceholderText("PIN" if self._method == "pin" else "Passphrase")
         self.passphrase.clear()
         self.error.clear()
-        self.button.setEnabled(True)
-        if uses_passphrase:
+        if audit:
+            audit_lock(self.store)
+        self._waited()
+        if self._method != "keyring":
             self.passphrase.setFocus()
 
     def try_unlock(self) -> None:
         if self._task is not None and not self._task.done():
             return
+        if self.throttle.wait_left() > 0:
+            self._waited()
+            return
+        secret = self.passphrase.text()
+        if self._method != "keyring" and not secret:
+            self.error.setText(
+                "Enter the PIN." if self._method == "pin" else "Enter the passphrase."
+            )
+            return
         self.button.setEnabled(False)
+        self.passphrase.setEnabled(False)
         self.error.setText("Checking…")
-        passphrase = self.passphrase.text() if self.store.uses_passphrase else None
+        store, method = self.store, self._method
+
+        def check() -> bool:
+            ok = check_pin(store, secret) if method == "pin" else verify_unlock(store, secret)
+            audit_unlock(store, ok, method)
+            return ok
+
         self._task = tasks.start(
-            asyncio.to_thread(verify_unlock, self.store, passphrase),
+            asyncio.to_thread(check),
             on_done=self._checked,
             on_error=lambda _exc: self._checked(False),
             name="unlock",
@@ -141,15 +194,41 @@ class LockScreen(QWidget):
         )
 
     def _checked(self, ok: bool) -> None:
+        self.passphrase.setEnabled(True)
         self.button.setEnabled(True)
         if ok:
+            self.throttle.succeeded()
             self.passphrase.clear()
             self.error.clear()
             self.unlocked.emit()
             return
-        self.passphrase.selectAll()
+        delay = self.throttle.failed()
+        self.passphrase.clear()
         self.error.setText(
-            "That passphrase does not open the database. Try again."
-            if self.store.uses_passphrase
-            else "The system keyring did not unlock the database. Check that you are signed in."
+            {
+                "passphrase": "That passphrase does not open the database. Try again.",
+                "pin": "That PIN is not right. Try again.",
+            }.get(
+                self._method,
+                "The system keyring did not unlock the database. Check that you are signed in.",
+            )
         )
+        if delay > 0:
+            self._waited()
+        self.passphrase.setFocus()
+
+    def _waited(self) -> None:
+        """Keep the field and button off while the wait after failures runs."""
+        left = self.throttle.wait_left()
+        waiting = left > 0
+        self.button.setEnabled(not waiting)
+        self.passphrase.setEnabled(not waiting)
+        if waiting:
+            self.error.setText(f"Too many wrong attempts: try again in {int(left + 0.999)} s.")
+            if not self._wait_timer.isActive():
+                self._wait_timer.start()
+        else:
+            self._wait_timer.stop()
+            if self.error.text().startswith("Too many"):
+                self.error.setText("You can try again now.")
+                self.passphrase.setFocus()

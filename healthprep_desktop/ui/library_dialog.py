@@ -16,11 +16,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -35,6 +37,7 @@ from healthprep_desktop.screening.library import LibraryError
 from healthprep_desktop.settings import SETTINGS, Scope, Setting
 from healthprep_desktop.store import AuditAction
 from healthprep_desktop.ui.session import AppSession
+from healthprep_desktop.ui.window_fit import fit_to_screen
 from healthprep_desktop.workers.library_overrides import (
     OVERRIDES_SETTING,
     apply_overrides,
@@ -289,7 +292,12 @@ class LibraryDialog(QDialog):
         page_layout.addWidget(clinic_box)
         page_layout.addWidget(station_box)
         page_layout.addStretch(1)
-        self.tabs.addTab(page, "Sheet &settings")
+        # Scrolls: every setting shown is taller than a 2x-scaled 1080p screen.
+        page_area = QScrollArea()
+        page_area.setWidget(page)
+        page_area.setWidgetResizable(True)
+        page_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.tabs.addTab(page_area, "Sheet se&ttings")
         self.errors = QLabel()
         self.errors.setObjectName("libraryErrors")
         self.errors.setWordWrap(True)
@@ -309,7 +317,7 @@ class LibraryDialog(QDialog):
         layout.addWidget(self.tabs)
         layout.addWidget(self.errors)
         layout.addLayout(bottom)
-        self.resize(1000, 680)
+        fit_to_screen(self, 1000, 680)
 
     def reset_library(self) -> None:
         self.library.overrides = {}

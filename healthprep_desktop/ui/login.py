@@ -4,11 +4,16 @@ Real EHRs sign in through the system browser (RFC 8252 loopback redirect). The e
 sandbox approves every sign-in at once, so for it the app plays the browser itself: it follows
 the authorize redirect to its own loopback listener. Everything else about the flow (discovery,
 PKCE, state, code exchange, token storage) is the real one.
+
+With a window on screen and no opener given, ``sign_in`` shows the sign-in dialog
+(sign_in_dialog.py): the link with Copy and Open again and a countdown, so a workstation whose
+browser does not open (Citrix, RDS, a locked-down image) is never left waiting blind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -49,6 +54,19 @@ def opener_for(connection: Connection) -> UrlOpener:
     return follow_in_process if is_demo(connection) else open_system_browser
 
 
+def _window_on_screen() -> bool:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    return isinstance(app, QApplication) and any(w.isVisible() for w in app.topLevelWidgets())
+
+
+def _active_window() -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.activeWindow()
+
+
 async def sign_in(
     live: FhirConnection,
     stored: Connection,
@@ -58,6 +76,11 @@ async def sign_in(
 ) -> TokenSet:
     """Sign in by the connection's method (browser or backend services)."""
     if live.config.auth_method.is_interactive:
+        if opener is None and not is_demo(stored) and _window_on_screen():
+            # Imported here: sign_in_dialog calls back into this function with its opener.
+            from healthprep_desktop.ui.sign_in_dialog import sign_in_with_dialog
+
+            return await sign_in_with_dialog(live, stored, _active_window(), time_limit=time_limit)
         return await live.login_interactive(
             open_url=opener or opener_for(stored), time_limit=time_limit
         )

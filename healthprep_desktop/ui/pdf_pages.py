@@ -34,6 +34,15 @@ def page_count(pdf: bytes) -> int:
         return int(doc.page_count)
 
 
+def page_width(pdf: bytes, index: int = 0) -> float:
+    """The page's width in points (1/72 in), for fit-to-width zoom."""
+    doc: Any = pymupdf.open(stream=pdf, filetype="pdf")
+    with doc:
+        if not doc.page_count:
+            return 612.0
+        return float(doc.load_page(min(index, doc.page_count - 1)).rect.width)
+
+
 def render_page(pdf: bytes, index: int, zoom: float) -> PageImage:
     """One page at ``zoom`` (1.0 = 72 dpi) as RGB samples. Blocking."""
     doc: Any = pymupdf.open(stream=pdf, filetype="pdf")

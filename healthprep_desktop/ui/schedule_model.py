@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -14,21 +15,38 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtGui import QFont
 
 from healthprep_desktop.screening.model import Status
 from healthprep_desktop.ui import theme
 from healthprep_desktop.ui.day_rows import (
-    ACTION_STATUSES,
+    ADDED_VISIT,
+    CANCELLED_VISIT,
     FAILED,
     NOT_PREPARED,
     READY,
     DayRow,
+    ScreeningCounts,
     state_text,
 )
 from healthprep_desktop.workers.events import PatientEvent, PatientState
 
-COLUMNS = ("Time", "Patient", "Provider", "Screenings", "Sheet", "Reason")
-TIME, PATIENT, PROVIDER, SUMMARY, SHEET, REASON = range(len(COLUMNS))
+COLUMNS = (
+    "Time",
+    "Patient",
+    "Age/Sex",
+    "Born",
+    "MRN",
+    "Visit type",
+    "Provider",
+    "Screenings",
+    "Sheet",
+    "Prepared at",
+    "Note",
+)
+TIME, PATIENT, AGE_SEX, BIRTH, MRN, VISIT, PROVIDER, SUMMARY, SHEET, PREPARED, REASON = range(
+    len(COLUMNS)
+)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -36,10 +54,11 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class ScheduleModel(QAbstractTableModel):
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, today: date | None = None) -> None:
         super().__init__(parent)
         self._rows: list[DayRow] = []
         self._position: dict[str, int] = {}
+        self.today = today or date.today()  # ages are shown as of this day (the clinic day)
 
     # Loading ----------------------------------------------------------------------------
 
@@ -59,7 +78,7 @@ class ScheduleModel(QAbstractTableModel):
     _descending = False
 
     def _key(self, row: DayRow) -> Any:
-        return _sort_key(row, self._sort_column)
+        return _sort_key(row, self._sort_column, self.today)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort_column = column if 0 <= column < len(COLUMNS) else TIME
@@ -96,11 +115,18 @@ class ScheduleModel(QAbstractTableModel):
         changes: dict[str, Any] = {"sheet": state_text(event.state.value)}
         changes["reason"] = event.reason if event.state is PatientState.FAILED else None
         if event.summary is not None:
-            changes["due"] = sum(int(event.summary.get(s.value, 0)) for s in ACTION_STATUSES)
-            changes["due_soon"] = int(event.summary.get("due_soon", 0))
+            counts = ScreeningCounts.from_summary(event.summary)
+            changes.update(counts=counts, due=counts.action, due_soon=counts.due_soon)
+        if event.state is PatientState.FAILED and row.sheet_id is not None:
+            changes["stale"] = "this run failed; the sheet shown is from an earlier run"
+        elif event.state is PatientState.DONE:
+            changes["stale"] = None
+            changes["prepared_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        elif event.state is PatientState.SKIPPED:
+            changes["stale"] = None
         # Only the columns that change: a change in the sort column makes the proxy re-sort
         # the whole day, hundreds of times a minute during a batch.
-        first = SUMMARY if event.summary is not None else SHEET
+        first = SUMMARY if event.summary is not None or "stale" in changes else SHEET
         self.update_row(replace(row, **changes), first_column=first, last_column=REASON)
 
     def update_row(
@@ -131,64 +157,135 @@ class ScheduleModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(row, column)
+            return _display(row, column, self.today)
         if role == SORT_ROLE:
-            return _sort_key(row, column)
+            return _sort_key(row, column, self.today)
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
-            if row.reason and column in (SHEET, REASON):
-                return f"Failed: {row.reason}"
-            if column == SUMMARY and row.due is not None:
-                return (
-                    "Screenings Due, Overdue or Not at goal, and Due Soon, on this patient's sheet"
-                )
-            return None
+            return _tooltip(row, column)
         if role == Qt.ItemDataRole.ForegroundRole:
-            if column == SHEET and row.sheet == FAILED:
-                return theme.status_color(Status.DUE)
-            if column == SUMMARY and row.due:
-                return theme.status_color(Status.DUE)
-            if column == SHEET and row.sheet == READY:
-                return theme.status_color(Status.COMPLETE)
+            return _foreground(row, column)
+        if role == Qt.ItemDataRole.FontRole and (
+            (row.stale and column in (SUMMARY, PREPARED)) or row.visit_change == CANCELLED_VISIT
+        ):
+            font = QFont()
+            font.setItalic(row.visit_change != CANCELLED_VISIT)
+            font.setStrikeOut(row.visit_change == CANCELLED_VISIT)
+            return font
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return _display(row, column) or "empty"
+            return _display(row, column, self.today) or "empty"
         return None
 
 
-def _display(row: DayRow, column: int) -> str:
+def _tooltip(row: DayRow, column: int) -> str | None:
+    if row.reason and column in (SHEET, REASON):
+        return f"Failed: {row.reason}" if row.sheet == FAILED else row.reason
+    if row.stale and column in (SUMMARY, PREPARED, SHEET):
+        return f"Stale: {row.stale}"
+    if column == SUMMARY and row.counts is not None:
+        return "Screenings on this patient's sheet that ask for something at the visit"
+    if column == PATIENT and row.visit_change:
+        return f"Visit {row.visit_change} since the schedule was first read"
+    return None
+
+
+def _foreground(row: DayRow, column: int) -> Any:
+    """Colour only where the coordinator must act: failures and action items. A ready sheet
+    with nothing due stays in the plain text colour."""
+    if column == SHEET and row.sheet == FAILED:
+        return theme.status_color(Status.DUE)
+    if column == SUMMARY and row.counts is not None and not row.stale:
+        if row.counts.overdue:
+            return theme.status_color(Status.OVERDUE)
+        if row.counts.action:
+            return theme.status_color(Status.DUE)
+        return None
+    if column == SUMMARY and row.due and not row.stale:
+        return theme.status_color(Status.DUE)
+    if column == REASON and row.posted and row.posted.startswith("Not posted"):
+        return theme.status_color(Status.DUE)
+    return None
+
+
+def _note(row: DayRow) -> str:
+    parts: list[str] = []
+    if row.visit_change == ADDED_VISIT:
+        parts.append("Added to the schedule")
+    elif row.visit_change == CANCELLED_VISIT:
+        parts.append("Visit cancelled")
+    if row.reason:
+        parts.append(row.reason)
+    if row.posted and row.posted != "Posted":
+        parts.append(row.posted)
+    return " · ".join(parts)
+
+
+def _display(row: DayRow, column: int, today: date) -> str:
     if column == TIME:
         return row.time_text
     if column == PATIENT:
         return row.patient_text
+    if column == AGE_SEX:
+        return row.age_sex_text(today)
+    if column == BIRTH:
+        return row.birth_date[:10]
+    if column == MRN:
+        return row.mrn
+    if column == VISIT:
+        return row.visit_type
     if column == PROVIDER:
         return row.provider
     if column == SUMMARY:
         return row.summary_text
     if column == SHEET:
         return row.sheet
-    return row.reason or ""
+    if column == PREPARED:
+        return row.prepared_text
+    return _note(row)
 
 
-def _sort_key(row: DayRow, column: int) -> Any:
+def _sort_key(row: DayRow, column: int, today: date) -> Any:
     if column == TIME:
         return row.start or "~"
     if column == SUMMARY:
-        # Most due first when sorted descending; unknown below zero.
+        # Most to act on first when sorted descending (Overdue weighs most); unknown below zero.
+        if row.counts is not None:
+            c = row.counts
+            return c.overdue * 1_000_000 + c.action * 1000 + c.due_soon
         return -1 if row.due is None else row.due * 1000 + (row.due_soon or 0)
-    return _display(row, column).casefold()
+    if column == PREPARED:
+        return row.prepared_at or ""
+    if column == BIRTH:
+        return row.birth_date or "~"
+    return _display(row, column, today).casefold()
 
 
 class ScheduleFilter(QSortFilterProxyModel):
-    """Text filter over patient, provider and reason; plus a sheet-state filter."""
+    """Text filter over patient, MRN, provider, visit type and note; a status filter; and a
+    provider filter."""
 
-    ALL, FAILED_ONLY, DUE_ONLY, NOT_READY = (
-        "All patients",
-        "Failed",
-        "With Due screenings",
-        "Not ready",
+    ALL = "All patients"
+    NOT_READY = "Not ready"
+    FAILED_ONLY = "Failed"
+    DUE_ONLY = "Anything to act on"
+    OVERDUE_ONLY = "Overdue"
+    NOT_AT_GOAL_ONLY = "Not at goal"
+    FOLLOW_UP_ONLY = "Follow-up needed"
+    STALE_ONLY = "Stale"
+    CHANGED_ONLY = "Added or cancelled"
+    MODES = (
+        ALL,
+        NOT_READY,
+        FAILED_ONLY,
+        DUE_ONLY,
+        OVERDUE_ONLY,
+        NOT_AT_GOAL_ONLY,
+        FOLLOW_UP_ONLY,
+        STALE_ONLY,
+        CHANGED_ONLY,
     )
-    MODES = (ALL, NOT_READY, FAILED_ONLY, DUE_ONLY)
+    ANY_PROVIDER = ""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -196,12 +293,16 @@ class ScheduleFilter(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
         self._text = ""
         self._mode = self.ALL
+        self._provider = self.ANY_PROVIDER
 
     def set_text(self, text: str) -> None:
         self._refilter(lambda: setattr(self, "_text", text.strip().casefold()))
 
     def set_mode(self, mode: str) -> None:
         self._refilter(lambda: setattr(self, "_mode", mode))
+
+    def set_provider(self, provider: str) -> None:
+        self._refilter(lambda: setattr(self, "_provider", provider))
 
     def _refilter(self, change: Callable[[], None]) -> None:
         # Qt 6.9 replaced invalidateRowsFilter() (now deprecated) with begin/endFilterChange.
@@ -220,23 +321,57 @@ class ScheduleFilter(QSortFilterProxyModel):
             model.sort(column, order)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if self._mode == self.ALL and not self._text:
+        if self._mode == self.ALL and not self._text and not self._provider:
             return True  # the common case, called for every row a batch event touches
         model = self.sourceModel()
         assert isinstance(model, ScheduleModel)
         row = model.row_at(source_row)
-        if self._mode == self.FAILED_ONLY and row.sheet != FAILED:
+        if self._provider and row.provider != self._provider:
             return False
-        if self._mode == self.DUE_ONLY and not row.due:
-            return False
-        if self._mode == self.NOT_READY and row.sheet == READY:
+        if not _mode_accepts(self._mode, row):
             return False
         if not self._text:
             return True
         haystack = " ".join(
-            (row.patient_text, row.provider, row.patient_id, row.reason or "", row.time_text)
+            (
+                row.patient_text,
+                row.provider,
+                row.patient_id,
+                row.mrn,
+                row.visit_type,
+                row.reason or "",
+                row.time_text,
+            )
         ).casefold()
         return self._text in haystack
 
 
-__all__ = ["COLUMNS", "NOT_PREPARED", "ScheduleFilter", "ScheduleModel"]
+def _mode_accepts(mode: str, row: DayRow) -> bool:
+    counts = row.counts or ScreeningCounts()
+    checks: dict[str, Callable[[], bool]] = {
+        ScheduleFilter.FAILED_ONLY: lambda: row.sheet == FAILED,
+        ScheduleFilter.DUE_ONLY: lambda: bool(row.due),
+        ScheduleFilter.NOT_READY: lambda: row.sheet != READY,
+        ScheduleFilter.OVERDUE_ONLY: lambda: counts.overdue > 0,
+        ScheduleFilter.NOT_AT_GOAL_ONLY: lambda: counts.not_at_goal > 0,
+        ScheduleFilter.FOLLOW_UP_ONLY: lambda: counts.follow_up > 0,
+        ScheduleFilter.STALE_ONLY: lambda: bool(row.stale),
+        ScheduleFilter.CHANGED_ONLY: lambda: bool(row.visit_change),
+    }
+    check = checks.get(mode)
+    return True if check is None else check()
+
+
+def day_totals(rows: list[DayRow]) -> ScreeningCounts:
+    """The day's patients with each kind of action item (a patient counts once per kind)."""
+    totals = [0, 0, 0, 0, 0]
+    for row in rows:
+        c = row.counts
+        if c is None or row.visit_change == CANCELLED_VISIT:
+            continue
+        for i, n in enumerate((c.overdue, c.due, c.due_soon, c.not_at_goal, c.follow_up)):
+            totals[i] += 1 if n else 0
+    return ScreeningCounts(*totals)
+
+
+__all__ = ["COLUMNS", "NOT_PREPARED", "ScheduleFilter", "ScheduleModel", "day_totals"]

@@ -7,6 +7,7 @@ a keyring key that does not open the database is fatal (the message says what to
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,22 @@ from healthprep_desktop.store import (
     WrongKeyError,
 )
 
+log = logging.getLogger(__name__)
+
 MIN_PASSPHRASE = 10  # a shared workstation: the passphrase is all that guards the PHI at rest
+# Plain words for the user; the keyring's technical detail (backend class names) goes to the log.
+NO_KEYRING = (
+    "This computer has no secure system keyring to keep the database key, so a passphrase "
+    "protects the patient data instead."
+)
+NO_KEYRING_EXISTING = (
+    "This computer's system keyring is not available, so the database opens with its "
+    "passphrase: enter the passphrase it was created with."
+)
+EXISTING_DB_PROMPT = (
+    "The database is protected by a passphrase: enter it to open HealthPrep Desktop."
+)
+DIALOG_WIDTH = 520  # wide enough that the explanations wrap into a few readable lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +78,11 @@ class PassphraseDialog(QDialog):
         self.setWindowTitle(
             f"{APP_NAME}: choose a passphrase" if request.create else f"{APP_NAME}: unlock"
         )
+        self.setMinimumWidth(DIALOG_WIDTH)
         layout = QVBoxLayout(self)
         explanation = QLabel(request.explanation)
+        explanation.setObjectName("explanation")
+        explanation.setTextFormat(Qt.TextFormat.PlainText)
         explanation.setWordWrap(True)
         layout.addWidget(explanation)
         if request.create:
@@ -137,16 +156,12 @@ def open_store(ask: AskPassphrase, *, path: Path | None = None) -> Store | None:
     try:
         return Store.open(path)
     except KeyringUnavailableError as exc:
+        log.info("no usable keyring: %s", exc)
         exists = path.exists() and path.stat().st_size > 0
-        if exists:
-            explanation = (
-                f"{exc} The database already exists: enter the passphrase it was created with."
-            )
-        else:
-            explanation = str(exc)
+        explanation = NO_KEYRING_EXISTING if exists else NO_KEYRING
         return _with_passphrase(ask, path, create=not exists, explanation=explanation)
-    except PassphraseRequiredError as exc:
-        return _with_passphrase(ask, path, create=False, explanation=str(exc))
+    except PassphraseRequiredError:
+        return _with_passphrase(ask, path, create=False, explanation=EXISTING_DB_PROMPT)
     except WrongKeyError as exc:
         raise StoreOpenError(str(exc)) from None
 

@@ -63,15 +63,16 @@ def window(qtbot: QtBot, session: AppSession, window_settings: QSettings) -> Ite
 def test_window_follows_the_connection_status(
     qtbot: QtBot, window: MainWindow, session: AppSession
 ) -> None:
-    qtbot.waitUntil(lambda: "Not connected" in window.connection_label.text())
-    assert not window.banner.isVisible()
+    qtbot.waitUntil(lambda: "Not signed in" in window.connection_label.text())
+    # Never signed in: the banner offers the sign-in (Prepare would sign in first too).
+    assert window.banner.isVisible() and "Sign" in window.reconnect_button().text()
     stored = session.default_connection()
     assert stored is not None
     live = session.live_connection(stored.id)
     assert live is not None
     live.status_tracker.update(last_error="the EHR revoked the sign-in")
     assert window.banner.isVisible() and "revoked" in window.banner.label.text()
-    assert "action required" in window.connection_label.text()
+    assert "Not signed in" in window.connection_label.text()
     assert window.reconnect_button().isVisible()
     live.status_tracker.update(
         is_connected=True, last_error=None, token_expiry=datetime.now(UTC) + timedelta(minutes=2)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from healthprep_desktop.store import AuditAction, AuditFilter
@@ -126,8 +127,14 @@ def test_cancel_keeps_finished_sheets(
 ) -> None:
     window = demo_window
     _start_and_wait_for_one(qtbot, window)
+    # Esc (or Cancel) asks first; "Keep going" is the default, so a stray Enter keeps the batch.
+    qtbot.keyClick(window.table, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: getattr(window.batch, "confirm_box", None) is not None)
+    box = window.batch.confirm_box
+    qtbot.waitUntil(box.isVisible)
+    assert window.runner.running and box.defaultButton().text() == "&Keep going"
     with qtbot.waitSignal(window.batch_finished, timeout=30_000) as finished:
-        window.batch_panel.cancel_button.click()
+        box.button(QMessageBox.StandardButton.Yes).click()
     summary = finished.args[0]
     assert summary.phase is JobPhase.CANCELLED and summary.done < summary.total
     assert "Cancelled" in window.batch_panel.label.text()

@@ -111,6 +111,8 @@ def test_first_run_creates_the_clinic(qtbot: QtBot, store: Store) -> None:
     session = AppSession(store)
     dialog = FirstRunDialog(session)
     qtbot.addWidget(dialog)
+    dialog.pin.setText("482915")  # a keyring store: first run sets the unlock PIN
+    dialog.pin_confirm.setText("482915")
     dialog.choose(NextStep.CONNECT)
     assert not dialog.error.isHidden() and not store.tenants()  # a name is needed
     dialog.name.setText("Main Street Clinic")
@@ -128,6 +130,8 @@ def test_first_run_creates_the_clinic(qtbot: QtBot, store: Store) -> None:
 def test_demo_choice_names_the_clinic_when_left_empty(qtbot: QtBot, store: Store) -> None:
     dialog = FirstRunDialog(AppSession(store))
     qtbot.addWidget(dialog)
+    dialog.pin.setText("482915")
+    dialog.pin_confirm.setText("482915")
     dialog.choose(NextStep.DEMO)
     assert dialog.choice is NextStep.DEMO and store.tenants()[0].name == "Demo clinic"
 
