@@ -1,4 +1,4 @@
-"""The core never imports Qt: store, fhir, screening and sandbox must run headless."""
+"""The core never imports Qt: store, fhir, screening, sources and sandbox must run headless."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "healthprep_desktop"
-CORE = ("store", "fhir", "screening", "sandbox")
+CORE = ("store", "fhir", "screening", "sources", "sandbox")
 QT_ROOTS = {"PySide6", "qasync", "shiboken6"}
 
 
