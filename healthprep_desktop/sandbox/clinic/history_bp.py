@@ -15,12 +15,9 @@ Scenario names start with the status a correct engine gives (see scenarios.expec
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from healthprep_desktop.sandbox.clinic import codes
-
-if TYPE_CHECKING:
-    from healthprep_desktop.sandbox.clinic.history import History
+from healthprep_desktop.sandbox.clinic.history_chart import History
 
 
 def _at_goal(h: History) -> tuple[int, int]:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from healthprep_desktop.sandbox.clinic import codes
 from healthprep_desktop.sandbox.clinic.chart import SURVEY, VITALS, coded, quantity
 from healthprep_desktop.sandbox.clinic.codes import Concept, concept_json
+from healthprep_desktop.sandbox.clinic.history_chart import History
 from healthprep_desktop.screening.valuesets import CVX, SNOMED, Coding
-
-if TYPE_CHECKING:
-    from healthprep_desktop.sandbox.clinic.history import History
 
 JSON = dict[str, Any]
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from healthprep_desktop.sandbox.clinic.clock import age_on, years_before
+from healthprep_desktop.sandbox.clinic.patient_plan import PatientPlan as PatientPlan  # re-export
 from healthprep_desktop.sandbox.clinic.visit_scenarios import (
     TODDLER_SLOT,
     deal_visit_day,
@@ -330,28 +331,6 @@ _HOSPICE_EXCLUDES = (
 _PALLIATIVE_EXCLUDES = ("breast", "cervical", "colorectal", "hba1c", "eye_exam", "kidney")
 _FRAILTY_EXCLUDES = ("breast", "colorectal", "hba1c", "eye_exam")
 _DIABETES_SCREENINGS = ("hba1c", "eye_exam", "kidney")
-
-
-@dataclass(slots=True)
-class PatientPlan:
-    """Everything decided about a patient before the chart is written."""
-
-    index: int
-    id: str
-    sex: str  # sex assigned at birth
-    birth_date: date
-    age: int
-    archetype: str | None
-    practitioner: int  # index into the primary-care clinicians
-    smoking: str  # "current", "former", "never"
-    pack_years: int
-    diabetes: str  # "type1", "type2", "prediabetes", "refuted", "none"
-    hypertension: bool
-    ascvd: bool = False  # coronary artery disease on the problem list (CMS347 population 1)
-    profile: dict[str, str] = field(default_factory=dict)  # screening key -> scenario
-    traits: dict[str, str] = field(default_factory=dict)  # chart facts worth a test's attention
-    # screening key -> visit-day scenario (status after visit_status.refine), see visit_scenarios
-    visit: dict[str, str] = field(default_factory=dict)
 
 
 def _birth_date(rng: random.Random, reference: date, age: int) -> date:

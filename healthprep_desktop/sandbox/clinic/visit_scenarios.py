@@ -37,10 +37,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from healthprep_desktop.sandbox.clinic.scenarios import PatientPlan
+from healthprep_desktop.sandbox.clinic.patient_plan import PatientPlan
 
 # The second child slot of every 50 patients (scenarios._ARCHETYPE_SLOTS) is a toddler.
 TODDLER_SLOT = 47
