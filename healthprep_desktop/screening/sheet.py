@@ -512,7 +512,6 @@ def render_day(sheets: Sequence[bytes] | Sequence[SheetContext], **options: Any)
 
 def render_content_empty() -> bytes:
     """A one-page PDF saying there is nothing to print (a day with no sheets)."""
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=LETTER, invariant=True, title="Pre-visit prep sheets")
-    doc.build([_p("No prep sheets for this day.", "title")])
-    return buffer.getvalue()
+    from healthprep_desktop.screening.sheet_day import nothing_to_print
+
+    return nothing_to_print()

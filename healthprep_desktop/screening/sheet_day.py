@@ -193,9 +193,7 @@ def render_day_print(
         sheets = [s for s in sheets if s.provider == provider]
     sheets.sort(key=lambda s: s.sort_key)
     if not sheets:
-        from healthprep_desktop.screening.sheet import render_content_empty
-
-        return DayPrint(render_content_empty(), 0, 1, ())
+        return DayPrint(nothing_to_print(), 0, 1, ())
     out: Any = pymupdf.open()
     with out:
         first: Any = pymupdf.open(stream=sheets[0].pdf, filetype="pdf")
@@ -252,3 +250,14 @@ __all__ = [
     "read_sheets",
     "render_day_print",
 ]
+
+
+def nothing_to_print() -> bytes:
+    """A one-page PDF saying there is nothing to print (a day with no sheets)."""
+    from reportlab.lib.pagesizes import LETTER
+    from reportlab.lib.styles import getSampleStyleSheet
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=LETTER, invariant=True, title="Pre-visit prep sheets")
+    doc.build([Paragraph("No prep sheets for this day.", getSampleStyleSheet()["Title"])])
+    return buffer.getvalue()

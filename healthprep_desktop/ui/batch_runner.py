@@ -151,6 +151,9 @@ class BatchRunner(QObject):
             clinic_name=options["clinic_name"],
             cpu=options["cpu"],
             job_id=job_id,
+            # A new job first checks that it can run at all (fhir/preflight.py): one sentence
+            # instead of a day of empty sections or failed patients.
+            check_first=job_id is None,
         )
 
     async def _run(self, options: dict[str, Any], job_id: int | None) -> Any:

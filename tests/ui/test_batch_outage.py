@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
@@ -217,3 +218,25 @@ def _patient_of(appointment: dict[str, object]) -> str:
         if reference.startswith("Patient/"):
             return reference.split("/", 1)[1]
     return ""
+
+
+def test_prepare_checks_first_and_says_which_scopes_are_missing(
+    qtbot: QtBot, demo_window: MainWindow
+) -> None:
+    window = demo_window
+    stored = window.connection.stored()
+    assert stored is not None
+    live = run(qtbot, window.session.open(stored.id), timeout=30_000)
+    granted = live.tokens.tokens
+    assert granted is not None
+    # A sign-in that granted the schedule but not the chart (common with hand-made grants).
+    narrow = "openid fhirUser user/Patient.read user/Appointment.read user/Encounter.read"
+    live.tokens.accept_login(replace(granted, scope=narrow))
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    with qtbot.waitSignal(window.batch_finished, timeout=60_000):
+        window.prepare_action.trigger()
+    shown = " ".join(messages)
+    assert "did not grant read access" in shown and "Observation" in shown, shown
+    assert window.runner.last_job_id is None  # nothing stored, no patient failed
+    assert not any(r.sheet == FAILED for r in window.model.rows())
