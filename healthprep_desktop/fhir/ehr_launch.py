@@ -34,12 +34,10 @@ import httpx
 from healthprep_desktop.fhir.config import ConnectionConfig
 from healthprep_desktop.fhir.errors import (
     AuthError,
-    FhirTransportError,
-    OAuthError,
     plain_text,
 )
 from healthprep_desktop.fhir.loopback import LoopbackListener, UrlOpener, open_system_browser
-from healthprep_desktop.fhir.oauth import ClientAuth, authorize_url, pkce_for
+from healthprep_desktop.fhir.oauth import ClientAuth, authorize_url, pkce_for, token_response
 from healthprep_desktop.fhir.pkce import Pkce, make_state
 from healthprep_desktop.fhir.presets import user_read_scopes
 from healthprep_desktop.fhir.session import FhirConnection
@@ -261,26 +259,7 @@ async def _exchange(
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if pkce is not None:
         data["code_verifier"] = pkce.verifier
-    headers = {"Accept": "application/json"}
-    client.apply(token_endpoint, data, headers)
-    try:
-        response = await http.post(token_endpoint, data=data, headers=headers)
-    except httpx.TimeoutException as exc:
-        raise FhirTransportError("the token endpoint did not answer in time") from exc
-    except httpx.TransportError as exc:
-        raise FhirTransportError(f"cannot reach the token endpoint: {type(exc).__name__}") from exc
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if response.status_code >= 400 or not isinstance(body, dict):
-        error = body.get("error") if isinstance(body, dict) else None
-        description = body.get("error_description") if isinstance(body, dict) else None
-        raise OAuthError(
-            str(error or "invalid_response"),
-            plain_text(description) if description else f"HTTP {response.status_code}",
-            response.status_code,
-        )
+    body = await token_response(http, token_endpoint, data, client)
     encounter = body.get("encounter")
     return TokenSet.from_response(body), encounter if isinstance(encounter, str) else None
 

@@ -182,6 +182,14 @@ def authorize_url(
 async def token_request(
     http: httpx.AsyncClient, token_endpoint: str, data: dict[str, str], client: ClientAuth
 ) -> TokenSet:
+    return TokenSet.from_response(await token_response(http, token_endpoint, data, client))
+
+
+async def token_response(
+    http: httpx.AsyncClient, token_endpoint: str, data: dict[str, str], client: ClientAuth
+) -> dict[str, Any]:
+    """The token endpoint's JSON answer (for callers that need more than the TokenSet, such as
+    an EHR launch's encounter); OAuthError or FhirTransportError when there is none."""
     headers = {"Accept": "application/json"}
     client.apply(token_endpoint, data, headers)
     try:
@@ -204,7 +212,7 @@ async def token_request(
             str(description) if description else f"HTTP {response.status_code}",
             response.status_code,
         )
-    return TokenSet.from_response(body)
+    return body
 
 
 async def exchange_code(
