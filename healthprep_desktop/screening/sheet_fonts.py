@@ -207,8 +207,13 @@ def runs(text: str, bold: bool = False) -> Runs:
     """Paragraph markup for ``text`` with a font per run of characters the base font lacks."""
     if is_plain(text):
         return Runs(escape(text), False)
+    return visual_runs(visual(text), bold)
+
+
+def visual_runs(text: str, bold: bool = False, name_base: bool = False) -> Runs:
+    """Like ``runs`` for text already in visual order (one line of a wrapped paragraph).
+    ``name_base``: the paragraph's style is the shaped one, so base-font runs name their font."""
     fonts = font_set()
-    text = visual(text)
     pieces: list[tuple[str | None, list[str]]] = []
     for char in text:
         code = ord(char)
@@ -233,7 +238,7 @@ def runs(text: str, bold: bool = False) -> Runs:
             pieces[-1][1].append(char)
         else:
             pieces.append((font, [char]))
-    shaped = any(font == SHAPED_FONT for font, _ in pieces)
+    shaped = name_base or any(font == SHAPED_FONT for font, _ in pieces)
     base = fonts.bold if bold else fonts.regular
     out: list[str] = []
     for font, chars in pieces:
@@ -245,6 +250,33 @@ def runs(text: str, bold: bool = False) -> Runs:
         else:
             out.append(chunk)
     return Runs("".join(out), shaped)
+
+
+def has_rtl(text: str) -> bool:
+    return not text.isascii() and any(_is_rtl(ord(c)) for c in text)
+
+
+def needs_shaping(text: str) -> bool:
+    """Holds Devanagari: ``runs`` would ask for a shaped paragraph."""
+    if text.isascii():
+        return False
+    fonts = font_set()  # (and its font was found: else that text prints unshaped, as in runs)
+    return any(
+        _preferred(ord(c)) == SHAPED_FONT and fonts.font_for(ord(c)) == SHAPED_FONT for c in text
+    )
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """Printed width of ``text`` with each character in the font ``runs`` would give it."""
+    fonts = font_set()
+    base = fonts.bold if bold else fonts.regular
+    total = 0.0
+    for char in text:
+        code = ord(char)
+        if code in _INVISIBLE or unicodedata.combining(char):
+            continue  # drawn with no advance (or dropped)
+        total += pdfmetrics.stringWidth(char, fonts.font_for(code) or base, size)
+    return total
 
 
 def missing_glyphs(text: str) -> list[str]:

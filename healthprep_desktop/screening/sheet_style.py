@@ -16,7 +16,15 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Paragraph, TableStyle
 
 from healthprep_desktop.screening.model import Status
-from healthprep_desktop.screening.sheet_fonts import SHAPED_FONT, font_set, is_plain, runs
+from healthprep_desktop.screening.sheet_bidi import BidiParagraph
+from healthprep_desktop.screening.sheet_fonts import (
+    SHAPED_FONT,
+    font_set,
+    has_rtl,
+    is_plain,
+    needs_shaping,
+    runs,
+)
 
 BADGE_COLOURS: dict[Status, tuple[colors.Color, colors.Color]] = {
     # (background, text): dark enough for white text except the amber one
@@ -105,6 +113,9 @@ def para(text: str, style: str | ParagraphStyle = "cell", markup: str = "") -> P
     """A paragraph of plain ``text`` (escaped; a font per script run), then ``markup`` as is."""
     chosen = styles()[style] if isinstance(style, str) else style
     bold = chosen.fontName == font_set().bold
+    if not markup and has_rtl(text):
+        # Wrapped first, reordered per line (sheet_bidi); Latin text never pays for this.
+        return BidiParagraph.of(text, _shaped(chosen) if needs_shaping(text) else chosen, bold)
     found = runs(text, bold=bold)
     if found.shaped:
         chosen = _shaped(chosen)
