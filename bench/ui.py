@@ -1,9 +1,16 @@
-"""UI benchmark: screenshots of every main screen, and the event loop's longest stall while a
-large clinic day is prepared in the window.
+"""UI benchmark: screenshots of every window at 1600x1000, 1366x768 and 2x scaling of 1920x1080,
+in light and dark themes, with checks; and the event loop's longest stall while a large clinic
+day is prepared in the window.
 
 Run: .venv/bin/python bench/ui.py [--out bench/out/ui] [--patients N] [--in-process]
+     [--skip-gallery | --skip-stall]
+Gallery (bench/ui_gallery.py, one child process per size and theme): <out>/<size>-<theme>/NN-*.png
+and <out>/checks.json listing, per window, size and theme, what is outside the screen, widgets
+cut off or outside their window, and ambiguous shortcuts and mnemonics (all lists empty when
+the UI fits), plus the stall figure.
 Target: the loop's longest stall under 50 ms while a 500-patient day runs (the window never
-freezes). The demo clinic with 1,500 patients books about 500 visits a day.
+freezes). The demo clinic with 1,500 patients books about 500 visits a day; the stall part's
+screenshots are <out>/NN-*.png.
 Runs in a temporary HEALTHPREP_HOME with an in-memory keyring. Prints figures; asserts nothing.
 """
 
@@ -11,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -132,7 +140,7 @@ def _start_sandbox(patients: int, day: date) -> tuple[subprocess.Popen[bytes], s
     raise TimeoutError("the sandbox process did not start")
 
 
-async def run(out: Path, patients: int, external: str | None) -> None:
+async def run(out: Path, patients: int, external: str | None) -> float:
     from healthprep_desktop.store import Store
     from healthprep_desktop.ui.about import AboutDialog
     from healthprep_desktop.ui.audit_viewer import AuditViewer
@@ -254,6 +262,110 @@ async def run(out: Path, patients: int, external: str | None) -> None:
     window.close()
     await window.shutdown()
     store.close()
+    return float(stall)
+
+
+SIZES: dict[str, tuple[int, int, int]] = {
+    # name: offscreen screen width, height, scale factor (2x: 1920x1080 is 960x540 logical)
+    "1600x1000": (1600, 1000, 1),
+    "1366x768": (1366, 768, 1),
+    "2x-1920x1080": (1920, 1080, 2),
+}
+THEMES = ("light", "dark")
+
+
+def _gallery_children(out: Path) -> list[dict[str, Any]]:
+    """Each (size, theme) in its own process: Qt fixes the screen and scaling at start-up."""
+    entries: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="healthprep-bench-screens-") as folder:
+        for size, (width, height, scale) in SIZES.items():
+            config = Path(folder) / f"{size}.json"
+            screen = {"name": size, "x": 0, "y": 0, "width": width, "height": height}
+            screen |= {"logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}
+            config.write_text(json.dumps({"screens": [screen]}), encoding="utf-8")
+            for theme in THEMES:
+                env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}")
+                env.pop("QT_SCALE_FACTOR", None)
+                if scale != 1:
+                    env["QT_SCALE_FACTOR"] = str(scale)
+                started = time.perf_counter()
+                command = [sys.executable, __file__, "--out", str(out), "--gallery", size, theme]
+                subprocess.run(command, env=env, check=True)
+                print(f"{size} {theme}: {time.perf_counter() - started:.0f} s")
+                part = out / f"checks-{size}-{theme}.json"
+                for entry in json.loads(part.read_text(encoding="utf-8")):
+                    entries.append({**entry, "theme": theme})
+                part.unlink()
+    return entries
+
+
+def _quiet_size_hint_warnings() -> None:
+    """The offscreen platform warns once per window that it cannot pass size hints to a window
+    manager (it has none); the rest of Qt's messages still print."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def handler(kind: QtMsgType, _context: Any, message: str) -> None:
+        if "does not support propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(handler)
+
+
+def _run_gallery(out: Path, size: str, theme_name: str) -> None:
+    import qasync
+    from ui_gallery import gallery, write_checks
+
+    from healthprep_desktop.ui import tasks, theme
+    from healthprep_desktop.ui.app import create_application
+    from healthprep_desktop.ui.gc_guard import MainThreadCollector
+
+    if theme_name == "dark":
+        # The offscreen platform always reports a light (unknown) scheme and ignores requests
+        # for dark; theme.is_dark is what the palette and the status colours ask.
+        theme.is_dark = lambda app=None: True
+    app = create_application()
+    _quiet_size_hint_warnings()
+    collector = MainThreadCollector(app)
+    loop = qasync.QEventLoop(app)
+    tasks.configure_loop(loop)
+    asyncio.set_event_loop(loop)
+    (out / f"{size}-{theme_name}").mkdir(parents=True, exist_ok=True)
+    try:
+        with loop:
+            checks = loop.run_until_complete(
+                gallery(out / f"{size}-{theme_name}", size, _clinic_day())
+            )
+    finally:
+        asyncio.set_event_loop(None)
+        collector.stop()
+    write_checks(out / f"checks-{size}-{theme_name}.json", checks)
+
+
+def _previous_windows(out: Path) -> list[dict[str, Any]]:
+    """The last gallery's checks, kept when only the stall part runs again."""
+    try:
+        found = json.loads((out / "checks.json").read_text(encoding="utf-8"))["windows"]
+    except (OSError, ValueError, KeyError):
+        return []
+    return list(found)
+
+
+def _write_checks(out: Path, entries: list[dict[str, Any]], stall_ms: float | None) -> None:
+    lists = ("outside_screen", "cut_off", "ambiguous_shortcuts")
+    problems = sum(len(e[k]) for e in entries for k in lists)
+    report = {
+        "all_lists_empty": problems == 0,
+        "longest_stall_ms_500_patient_day": stall_ms,
+        "stall_target_ms": 50,
+        "windows": entries,
+    }
+    path = out / "checks.json"
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"{path}: {len(entries)} window shots, {problems} problems")
+    for entry in entries:
+        for key in lists:
+            for item in entry[key]:
+                print(f"  {entry['size']} {entry['theme']} {entry['window']} {key}: {item}")
 
 
 def main() -> int:
@@ -267,9 +379,25 @@ def main() -> int:
         "then competes with the window for the interpreter); default: its own process, as a "
         "real EHR is",
     )
+    parser.add_argument("--skip-gallery", action="store_true", help="only the stall part")
+    parser.add_argument("--skip-stall", action="store_true", help="only the screenshots")
+    parser.add_argument("--gallery", nargs=2, metavar=("SIZE", "THEME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     keyring.set_keyring(_MemoryKeyring())
+    if args.gallery:
+        with tempfile.TemporaryDirectory(prefix="healthprep-bench-ui-") as home:
+            os.environ["HEALTHPREP_HOME"] = home
+            _run_gallery(args.out, *args.gallery)
+        return 0
+    entries = _previous_windows(args.out) if args.skip_gallery else _gallery_children(args.out)
+    stall = None if args.skip_stall else _run_stall(args)
+    _write_checks(args.out, entries, None if stall is None else round(stall * 1000, 1))
+    return 0
+
+
+def _run_stall(args: argparse.Namespace) -> float:
+    """The window's longest event-loop stall (seconds) while the day is prepared."""
     with tempfile.TemporaryDirectory(prefix="healthprep-bench-ui-") as home:
         os.environ["HEALTHPREP_HOME"] = home
         import qasync
@@ -298,14 +426,13 @@ def main() -> int:
             )
         try:
             with loop:
-                loop.run_until_complete(run(args.out, args.patients, external))
+                return float(loop.run_until_complete(run(args.out, args.patients, external)))
         finally:
             asyncio.set_event_loop(None)
             collector.stop()
             if process is not None:
                 process.terminate()
                 process.wait(10)
-    return 0
 
 
 if __name__ == "__main__":
