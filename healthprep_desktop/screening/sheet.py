@@ -34,7 +34,7 @@ from reportlab.platypus import (
 )
 
 from healthprep_desktop.screening.model import Status
-from healthprep_desktop.screening.sheet_card import attach_card
+from healthprep_desktop.screening.sheet_card import card_for
 from healthprep_desktop.screening.sheet_data import (
     CONFIDENTIAL,
     Appointment,
@@ -491,9 +491,11 @@ def render_content(content: SheetContent, page_size_name: str = "letter") -> byt
     furniture = Furniture(content, size[0], size[1])
     doc.build(
         sheet_story(content, width),
-        canvasmaker=functools.partial(NumberedCanvas, furniture=furniture),
+        canvasmaker=functools.partial(
+            NumberedCanvas, furniture=furniture, card=card_for(content).to_json()
+        ),
     )
-    return attach_card(buffer.getvalue(), content)
+    return buffer.getvalue()
 
 
 def render_sheet(ctx: SheetContext) -> bytes:

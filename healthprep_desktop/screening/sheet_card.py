@@ -2,14 +2,14 @@
 top actions), stored inside the sheet's own PDF so the day print can list and sort any stored
 sheet without the chart.
 
-It sits in a private key of the PDF catalog (``/HPCard``, a hex string of ASCII JSON): viewers
+It sits in a private key of the PDF catalog (``/HPCard``, a hex string of ASCII JSON, written by
+sheet_furniture.NumberedCanvas as the PDF is made): viewers
 ignore it and it is not metadata a print queue shows, and it carries nothing the page itself
 does not print. Combining sheets into the day PDF drops it (catalogs are not copied).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -62,22 +62,6 @@ def card_for(content: SheetContent) -> HuddleCard:
         mrn=h.mrn,
         demo=content.demo,
     )
-
-
-def _pymupdf() -> Any:
-    return importlib.import_module("pymupdf")
-
-
-def attach_card(pdf: bytes, content: SheetContent) -> bytes:
-    """``pdf`` with its huddle card in the catalog (same bytes for the same content)."""
-    pymupdf = _pymupdf()
-    doc: Any = pymupdf.open(stream=pdf, filetype="pdf")
-    with doc:
-        doc.xref_set_key(
-            doc.pdf_catalog(), CARD_KEY, "<" + card_for(content).to_json().encode().hex() + ">"
-        )
-        data: bytes = doc.tobytes(no_new_id=True)
-    return data
 
 
 def read_card(doc: Any) -> HuddleCard | None:

@@ -11,10 +11,12 @@ from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfdoc import PDFCatalog, PDFText
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph
 
+from healthprep_desktop.screening.sheet_card import CARD_KEY
 from healthprep_desktop.screening.sheet_fonts import font_set, is_plain
 from healthprep_desktop.screening.sheet_model import CONFIDENTIAL, DEMO_BANNER, SheetContent
 from healthprep_desktop.screening.sheet_style import para
@@ -104,9 +106,12 @@ def watermark(c: canvas.Canvas, width: float, height: float) -> None:
 class NumberedCanvas(canvas.Canvas):
     """Defers each page so the footer can say "Page N of M" once M is known."""
 
-    def __init__(self, *args: Any, furniture: Furniture, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, furniture: Furniture, card: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._furniture = furniture
+        self._card = card
         self._pages: list[dict[str, Any]] = []
 
     def showPage(self) -> None:
@@ -119,4 +124,9 @@ class NumberedCanvas(canvas.Canvas):
             self.__dict__.update(state)
             self._furniture.draw(self, self._pageNumber, total)
             super().showPage()
+        if self._card is not None:
+            # The huddle card (sheet_card.py) goes into the catalog as the PDF is written:
+            # reopening the finished PDF to add it cost about a tenth of a sheet's render time.
+            catalog = self._doc.Catalog
+            catalog.__Defaults__ = {**PDFCatalog.__Defaults__, CARD_KEY: PDFText(self._card)}
         super().save()
