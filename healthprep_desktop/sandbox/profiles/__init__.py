@@ -9,13 +9,9 @@ CapabilityStatement states it.
 from __future__ import annotations
 
 from healthprep_desktop.sandbox.config import SandboxConfig
-from healthprep_desktop.sandbox.profiles import (
-    athena_like,
-    epic_like,
-    generic,
-    oracle_like,
-    us_core,
-)
+from healthprep_desktop.sandbox.profiles.athena_like import PROFILE as ATHENA_LIKE
+from healthprep_desktop.sandbox.profiles.epic_like import PROFILE as EPIC_LIKE
+from healthprep_desktop.sandbox.profiles.generic import PROFILE as GENERIC
 from healthprep_desktop.sandbox.profiles.model import (
     CountPolicy,
     RateLimit,
@@ -25,19 +21,21 @@ from healthprep_desktop.sandbox.profiles.model import (
     UnsupportedParam,
     WriteRules,
 )
+from healthprep_desktop.sandbox.profiles.oracle_like import PROFILE as ORACLE_LIKE
+from healthprep_desktop.sandbox.profiles.us_core import PROFILE as US_CORE
 
 PROFILES: dict[str, ServerProfile] = {
     p.name: p
     for p in (
-        generic.PROFILE,
-        us_core.PROFILE,
-        epic_like.PROFILE,
-        oracle_like.PROFILE,
-        athena_like.PROFILE,
+        GENERIC,
+        US_CORE,
+        EPIC_LIKE,
+        ORACLE_LIKE,
+        ATHENA_LIKE,
     )
 }
 PROFILE_NAMES = tuple(PROFILES)
-DEFAULT_PROFILE = generic.PROFILE.name
+DEFAULT_PROFILE = GENERIC.name
 
 
 class UnknownProfile(ValueError):
