@@ -25,6 +25,7 @@ from healthprep_desktop.ui import tasks
 from healthprep_desktop.ui.connection_status import EXPIRY_WARNING, banner_message
 from healthprep_desktop.ui.login import sign_in
 from healthprep_desktop.ui.session import StatusRelay, describe_error
+from healthprep_desktop.workers.write_scope import allow_write_back
 
 if TYPE_CHECKING:
     from healthprep_desktop.ui.main_window import MainWindow
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUS_REFRESH_MS = 30_000  # the indicator and banner follow the clock (token expiry)
-WRITE_SCOPE = "user/DocumentReference.write"
 
 
 class LinkState(StrEnum):
@@ -243,7 +243,9 @@ class ConnectionController(QObject):
         self._signing_in = True
         try:
             if add_write_scope:
-                await asyncio.to_thread(_add_write_scope, session.scope, stored.id)
+                await asyncio.to_thread(
+                    allow_write_back, session.store, session.scope.id, stored.id
+                )
                 await session.forget_connection(stored.id)
                 self._watched = None
                 refreshed = session.scope.connections.get(stored.id)
@@ -271,15 +273,3 @@ class ConnectionController(QObject):
             then()
 
         self.signed_in.connect(once)
-
-
-def _add_write_scope(scope: Any, connection_id: int) -> None:
-    stored = scope.connections.get(connection_id)
-    if stored is None:
-        return
-    config = dict(stored.config)
-    scopes = list(config.get("scopes") or [])
-    if WRITE_SCOPE not in scopes:
-        scopes.append(WRITE_SCOPE)
-        config["scopes"] = scopes
-        scope.connections.update(connection_id, config=config)

@@ -165,8 +165,7 @@ def test_prepare_signs_in_first_when_signed_out(
 def test_one_click_re_consent_signs_in_asking_to_post(
     qtbot: QtBot, demo_window: MainWindow, session: AppSession
 ) -> None:
-    from healthprep_desktop.ui.connection_state import WRITE_SCOPE
-
+    WRITE_SCOPE = "user/DocumentReference.write"  # what a user sign-in asks for to post
     window = demo_window
     stored = session.default_connection()
     assert stored is not None
