@@ -229,7 +229,95 @@ _V5 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = Migration(
+    6,
+    "bulk exports, panel runs and results, cross-source patient links and possible matches",
+    (
+        # A Bulk Data export this app started: enough to resume after a restart (the status
+        # URL, the manifest, which files are already on disk) without kicking off again.
+        """CREATE TABLE bulk_exports (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            connection_id INTEGER NOT NULL,
+            request TEXT NOT NULL,
+            status_url TEXT,
+            state TEXT NOT NULL,
+            transaction_time TEXT,
+            manifest TEXT,
+            downloaded TEXT NOT NULL DEFAULT '{}',
+            folder TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (tenant_id, id)
+        )""",
+        # One screening pass over a clinic's whole panel; a rerun exports `_since` the last
+        # complete run's transaction time.
+        """CREATE TABLE panel_runs (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            connection_id INTEGER NOT NULL,
+            group_id TEXT,
+            export_id INTEGER,
+            state TEXT NOT NULL,
+            since TEXT,
+            transaction_time TEXT,
+            patients INTEGER NOT NULL DEFAULT 0,
+            summary TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (tenant_id, id)
+        )""",
+        # The newest screening of each panel patient (results JSON as on a sheet, measure
+        # populations per CMS id); the chart itself stays in patient_records.
+        """CREATE TABLE panel_results (
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            connection_id INTEGER NOT NULL,
+            patient_id TEXT NOT NULL,
+            run_id INTEGER,
+            screened_at TEXT NOT NULL,
+            record_hash TEXT NOT NULL,
+            results TEXT NOT NULL,
+            measures TEXT NOT NULL DEFAULT '{}',
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (tenant_id, connection_id, patient_id)
+        )""",
+        "CREATE INDEX panel_results_by_run ON panel_results(tenant_id, run_id)",
+        # Link decisions are appended, never updated: the newest per pair wins, and the history
+        # says who linked or unlinked what, when (sources/links.py).
+        """CREATE TABLE patient_links (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            source_id TEXT NOT NULL,
+            local_id TEXT NOT NULL,
+            remote_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            decided_by TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            score REAL NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            UNIQUE (tenant_id, id)
+        )""",
+        "CREATE INDEX patient_links_by_local ON patient_links(tenant_id, local_id, source_id)",
+        # Possible matches waiting for a person (between the two thresholds).
+        """CREATE TABLE link_candidates (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            source_id TEXT NOT NULL,
+            local_id TEXT NOT NULL,
+            remote_id TEXT NOT NULL,
+            score REAL NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'open',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (tenant_id, id),
+            UNIQUE (tenant_id, source_id, local_id, remote_id)
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
@@ -327,6 +415,70 @@ SCREENING_ENTRIES = _spec(
     "entered_by",
     "entered_at",
 )
+BULK_EXPORTS = _spec(
+    "bulk_exports",
+    "id",
+    "connection_id",
+    "request",
+    "status_url",
+    "state",
+    "transaction_time",
+    "manifest",
+    "downloaded",
+    "folder",
+    "error",
+    "created_at",
+    "updated_at",
+)
+PANEL_RUNS = _spec(
+    "panel_runs",
+    "id",
+    "connection_id",
+    "group_id",
+    "export_id",
+    "state",
+    "since",
+    "transaction_time",
+    "patients",
+    "summary",
+    "created_at",
+    "updated_at",
+)
+PANEL_RESULTS = _spec(
+    "panel_results",
+    "connection_id",
+    "patient_id",
+    "run_id",
+    "screened_at",
+    "record_hash",
+    "results",
+    "measures",
+    "updated_at",
+)
+PATIENT_LINKS = _spec(
+    "patient_links",
+    "id",
+    "source_id",
+    "local_id",
+    "remote_id",
+    "state",
+    "decided_by",
+    "decided_at",
+    "score",
+    "reason",
+)
+LINK_CANDIDATES = _spec(
+    "link_candidates",
+    "id",
+    "source_id",
+    "local_id",
+    "remote_id",
+    "score",
+    "detail",
+    "state",
+    "created_at",
+    "updated_at",
+)
 TENANT_TABLES: tuple[TableSpec, ...] = (
     TENANT_SETTINGS,
     CONNECTIONS,
@@ -339,6 +491,11 @@ TENANT_TABLES: tuple[TableSpec, ...] = (
     MATCH_DISMISSALS,
     PATIENT_RECORDS,
     SCREENING_ENTRIES,
+    BULK_EXPORTS,
+    PANEL_RUNS,
+    PANEL_RESULTS,
+    PATIENT_LINKS,
+    LINK_CANDIDATES,
 )
 
 
