@@ -103,6 +103,27 @@ class ScopedTable:
             params.append(int(limit))
         return [dict(zip(chosen, row, strict=True)) for row in self._db.query(sql, params)]
 
+    def select_after(
+        self,
+        where: Where,
+        key: str,
+        after: Any,
+        *,
+        limit: int,
+        columns: Sequence[str] | None = None,
+    ) -> list[Row]:
+        """Keyset paging: up to ``limit`` rows whose ``key`` is greater than ``after``, in ``key``
+        order, so a caller walks a large table in pages without OFFSET's rescans."""
+        self._checked({key: None})
+        chosen = self._checked(dict.fromkeys(columns)) if columns else sorted(self._spec.columns)
+        clause, params = self._where(where)
+        sql = (
+            f"SELECT {', '.join(chosen)} FROM {self._spec.name} "  # noqa: S608 (identifiers from the spec)
+            f"WHERE {clause} AND {key} > ? ORDER BY {key} LIMIT ?"
+        )
+        rows = self._db.query(sql, [*params, after, int(limit)])
+        return [dict(zip(chosen, row, strict=True)) for row in rows]
+
     def select_one(self, where: Where, *, columns: Sequence[str] | None = None) -> Row | None:
         rows = self.select(where, columns=columns, limit=1)
         return rows[0] if rows else None

@@ -21,6 +21,7 @@ from healthprep_desktop.store.repos.connections import ConnectionRepository
 from healthprep_desktop.store.repos.dismissals import DismissalRepository
 from healthprep_desktop.store.repos.jobs import JobRepository
 from healthprep_desktop.store.repos.ledger import WritebackLedger
+from healthprep_desktop.store.repos.panel_results import PanelResultRepository
 from healthprep_desktop.store.repos.patient_records import PatientRecordRepository
 from healthprep_desktop.store.repos.screening_entries import ScreeningEntryRepository
 from healthprep_desktop.store.repos.settings_values import TenantSettingValues
@@ -59,6 +60,7 @@ class TenantScope:
         self.settings = TenantSettingValues(table(schema.TENANT_SETTINGS))
         self.records = PatientRecordRepository(table(schema.PATIENT_RECORDS))
         self.entries = ScreeningEntryRepository(table(schema.SCREENING_ENTRIES))
+        self.panel = PanelResultRepository(table(schema.PANEL_RESULTS), table(schema.PANEL_RUNS))
 
     @property
     def id(self) -> str:
