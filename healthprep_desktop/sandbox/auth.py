@@ -10,7 +10,6 @@ token or secret.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 import secrets
@@ -18,12 +17,28 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from healthprep_desktop.sandbox.auth_model import (  # re-exported: callers import them from here
+    _JWKS_CACHE_SECONDS,
+    _VERIFIER,
+    ASSERTION_ALGORITHMS,
+    JWT_BEARER,
+    AccessToken,
+    AuthorizeError,
+    AuthorizeRequest,
+    BearerError,
+    IssuedCode,
+    OAuthError,
+    RefreshToken,
+    _same_url,
+    redirect_allowed,
+    s256,
+)
 from healthprep_desktop.sandbox.config import (
     JSON,
     ClientAuth,
@@ -33,140 +48,6 @@ from healthprep_desktop.sandbox.config import (
 )
 from healthprep_desktop.sandbox.launch import LaunchContext, LaunchRegistry
 from healthprep_desktop.sandbox.scopes import ScopeGrant
-
-JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGORITHMS = ("RS384", "ES384")
-_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
-_JWKS_CACHE_SECONDS = 300.0
-
-
-class OAuthError(Exception):
-    """An RFC 6749 error response from the token endpoint."""
-
-    def __init__(
-        self,
-        error: str,
-        description: str,
-        status: int = 400,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{error}: {description}")
-        self.error = error
-        self.description = description
-        self.status = status
-        self.headers = dict(headers or {})
-
-    def body(self) -> JSON:
-        return {"error": self.error, "error_description": self.description}
-
-
-class AuthorizeError(Exception):
-    """An error at /authorize. With a redirect URI it goes back to the client (RFC 6749
-    4.1.2.1); without one (unknown client, unregistered redirect) it is shown to the user."""
-
-    def __init__(
-        self, error: str, description: str, redirect_uri: str | None, state: str | None
-    ) -> None:
-        super().__init__(f"{error}: {description}")
-        self.error = error
-        self.description = description
-        self.redirect_uri = redirect_uri
-        self.state = state
-
-
-class BearerError(Exception):
-    """A missing, unknown, expired or revoked access token (401, RFC 6750)."""
-
-    def __init__(self, error: str | None, description: str) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-
-
-@dataclass(slots=True)
-class AuthorizeRequest:
-    client: ClientRegistration
-    redirect_uri: str
-    grant: ScopeGrant
-    state: str
-    code_challenge: str | None
-    nonce: str | None
-    launch: LaunchContext | None = None  # an EHR launch's patient and encounter
-
-
-@dataclass(slots=True)
-class IssuedCode:
-    client_id: str
-    redirect_uri: str
-    grant: ScopeGrant
-    patient: str | None
-    fhir_user: str | None
-    username: str | None
-    code_challenge: str | None
-    nonce: str | None
-    expires_at: float
-    used: bool = False
-    encounter: str | None = None  # EHR launch context
-
-
-@dataclass(slots=True)
-class AccessToken:
-    client_id: str
-    grant: ScopeGrant
-    patient: str | None
-    fhir_user: str | None
-    expires_at: float
-    family: str  # the code (or client-credentials call) the token descends from
-    revoked: bool = False
-
-
-@dataclass(slots=True)
-class RefreshToken:
-    client_id: str
-    grant: ScopeGrant
-    patient: str | None
-    fhir_user: str | None
-    username: str | None
-    expires_at: float
-    family: str
-    revoked: bool = False
-    encounter: str | None = None  # EHR launch context, repeated on refresh
-
-
-def redirect_allowed(registered: tuple[str, ...], requested: str) -> bool:
-    """Exact match, or a loopback IP redirect on any port (RFC 8252 section 7.3)."""
-    if "#" in requested:
-        return False
-    try:
-        req = urlsplit(requested)
-        req_port = req.port  # raises on a malformed port
-    except ValueError:
-        return False
-    del req_port
-    for uri in registered:
-        if uri == requested:
-            return True
-        reg = urlsplit(uri)
-        if (
-            reg.scheme == "http"
-            and reg.hostname in ("127.0.0.1", "::1")
-            and req.scheme == "http"
-            and req.hostname == reg.hostname
-            and req.path == reg.path
-            and req.query == reg.query
-        ):
-            return True
-    return False
-
-
-def s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def _same_url(a: str, b: str) -> bool:
-    return a.rstrip("/") == b.rstrip("/")
-
 
 # (form, token_url, issuer) -> the token response; raises OAuthError.
 GrantHandler = Callable[[Mapping[str, str], str, str], Awaitable[JSON]]
@@ -641,3 +522,20 @@ def _secret_ok(client: ClientRegistration, presented: str) -> bool:
 
 def _invalid_client(description: str, headers: Mapping[str, str] | None = None) -> OAuthError:
     return OAuthError("invalid_client", description, 401, headers)
+
+
+__all__ = [
+    "ASSERTION_ALGORITHMS",
+    "JWT_BEARER",
+    "AccessToken",
+    "AuthServer",
+    "AuthorizeError",
+    "AuthorizeRequest",
+    "BearerError",
+    "GrantHandler",
+    "IssuedCode",
+    "OAuthError",
+    "RefreshToken",
+    "redirect_allowed",
+    "s256",
+]
