@@ -7,7 +7,7 @@ Order of decisions for each screening group (the library's variants of one scree
    then rules the patient out (the measures exclude the trigger from the general screening).
    If none is met, the least specific variant reports "Not applicable: no <trigger> on record".
 2. **Not applicable** when the patient is deceased, the sex does not match (us-core-sex, else
-   Patient.gender, else us-core-birthsex: see facts.patient_sexes), the age on the rule's age
+   Patient.gender, else us-core-birthsex: see patient_sex.patient_sexes), the age on the rule's age
    day is outside the range, or an exclusion matches (the reason names the fact and its date).
 3. **Insufficient data** when a needed fact is missing: no birth date, no sex for a sex-specific
    rule, a birth date too imprecise for the age limits, or a risk fact (smoking history,
