@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from healthprep_desktop.sandbox.auth_http import AuthHttp
+from healthprep_desktop.sandbox.bulk import FILE_PATH, STATUS_PATH, BulkService
 from healthprep_desktop.sandbox.config import SandboxClock, SandboxConfig
 from healthprep_desktop.sandbox.datastore import dumps
 from healthprep_desktop.sandbox.faults import (
@@ -46,11 +47,16 @@ class SandboxApp:
         self.injector = FaultInjector(config.faults)
         self.orgs = {org.org_id: Organization(org, config, self.clock) for org in config.orgs}
         fhir = FhirApi(config, self.orgs, self.stats, self.clock)
+        # Bulk Data export (sandbox/bulk): Group and $export inside the FHIR dispatch, the
+        # status and file routes below (before the FHIR catch-all).
+        self.bulk = fhir.bulk = BulkService(config, self.orgs, self.stats, self.clock)
         auth = AuthHttp(config, self.orgs)
         registration = RegistrationHttp(self.orgs)  # also installs the JWT bearer grant
         routes = [
             Route("/", self._index),
             Route("/_sandbox/stats", self._stats),
+            # Change some patients' data so a _since export finds them (sandbox/bulk).
+            Route("/_sandbox/bulk/touch", self.bulk.touch, methods=["POST"]),
             Route("/org/{org_id}/auth/authorize", auth.authorize, methods=["GET", "POST"]),
             Route("/org/{org_id}/auth/token", auth.token, methods=["POST"]),
             Route("/org/{org_id}/auth/jwks", auth.jwks),
@@ -64,6 +70,16 @@ class SandboxApp:
             ),
             # The EHR side of an EHR launch (sandbox/launch.py): issues healthprep:// launches.
             Route("/org/{org_id}/launch", LaunchHttp(self.orgs).issue, methods=["POST"]),
+            Route(
+                "/org/{org_id}/fhir/" + STATUS_PATH + "/{job_id}",
+                self.bulk.status,
+                methods=["GET", "DELETE"],
+            ),
+            Route(
+                "/org/{org_id}/fhir/" + FILE_PATH + "/{job_id}/{name}",
+                self.bulk.files,
+                methods=["GET", "HEAD"],
+            ),
             Route("/org/{org_id}/fhir", fhir.endpoint, methods=_ALL_METHODS),
             Route("/org/{org_id}/fhir/{rest:path}", fhir.endpoint, methods=_ALL_METHODS),
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from healthprep_desktop import __version__
+from healthprep_desktop.sandbox.bulk.capability import advertise_bulk
 from healthprep_desktop.sandbox.config import JSON
 from healthprep_desktop.sandbox.profiles import ServerProfile, TypeRules
 from healthprep_desktop.sandbox.profiles.enforce import combination_text, ordered
@@ -206,6 +207,7 @@ def capability_statement(
     urls = auth_urls(root, org_id)
     if profile.types is None:
         types = list(CORE_TYPES) + [t for t in stored_types if t not in CORE_TYPES]
+        types += [t for t in profile.writes if t not in types]  # e.g. Bundle create
     else:
         types = list(profile.types)
     rest: JSON = {
@@ -242,7 +244,7 @@ def capability_statement(
     if not rest["interaction"]:
         del rest["interaction"]
     description = org_name if profile.is_generic else f"{org_name} ({profile.title})"
-    return {
+    document: JSON = {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": datetime.now(UTC).date().isoformat(),
@@ -254,3 +256,4 @@ def capability_statement(
         "format": ["json", "application/fhir+json"],
         "rest": [rest],
     }
+    return advertise_bulk(document, profile)  # Group and $export (sandbox/bulk)

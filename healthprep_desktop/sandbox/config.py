@@ -123,6 +123,28 @@ class FaultConfig:
 
 
 @dataclass(slots=True)
+class BulkConfig:
+    """Bulk Data export (sandbox/bulk, docs/sandbox-bulk.md). Mutable while the server runs;
+    the ``next_*`` counters are consumed by the server (set one to 1 for "once")."""
+
+    retry_after: int = 1  # Retry-After seconds on a 202 status answer (0 is allowed: tests)
+    polls_before_complete: int = 1  # status polls answered 202 before the manifest
+    min_seconds: float = 0.0  # and at least this long after kick-off (sandbox clock)
+    max_lines_per_file: int = 10_000  # an output type is split into files of at most this
+    # Output files vanish this long after the job finished (sandbox clock); None = the
+    # profile's own (oracle-like 30 days, else 1 day).
+    file_expiry_seconds: float | None = None
+    patients_per_step: int = 50  # the job yields to the server loop after this many patients
+    enforce_retry_after: bool = False  # a status poll sooner than Retry-After gets 429
+    next_status_errors: int = 0  # the next N status polls get a transient 5xx
+    status_error_code: int = 503
+    next_jobs_fail: int = 0  # the next N jobs fail (status 500 + OperationOutcome)
+    next_downloads_cut: int = 0  # the next N file downloads are cut after cut_after_bytes
+    cut_after_bytes: int = 4096
+    folder: Path | None = None  # where job folders go; None = a private temporary folder
+
+
+@dataclass(slots=True)
 class OrgConfig:
     org_id: str  # the URL path segment: /org/{org_id}/fhir
     name: str = "Sandbox Clinic"
@@ -149,6 +171,7 @@ class SandboxConfig:
     # Which server the sandbox behaves like (sandbox.profiles): "generic" is today's sandbox;
     # "us-core", "epic-like", "oracle-like", "athena-like" narrow it. Read on every request.
     profile: str = "generic"
+    bulk: BulkConfig = field(default_factory=BulkConfig)  # $export (sandbox/bulk)
 
     def org(self, org_id: str) -> OrgConfig:
         for org in self.orgs:

@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from healthprep_desktop.sandbox.auth import BearerError
+from healthprep_desktop.sandbox.bulk import BulkService
 from healthprep_desktop.sandbox.bundles import Bases
 from healthprep_desktop.sandbox.capability import capability_statement, smart_configuration
 from healthprep_desktop.sandbox.datastore import SearchError, StoredResource, dumps
@@ -53,6 +54,9 @@ def _wants_raw_binary(headers: Mapping[str, str], query: list[tuple[str, str]]) 
 
 
 class FhirApi(SearchMixin, WriteMixin):
+    # Group and $export (sandbox/bulk); app.py installs it.
+    bulk: BulkService | None = None
+
     # --- HTTP ------------------------------------------------------------------------------
 
     async def endpoint(self, request: Request) -> Response:
@@ -151,6 +155,10 @@ class FhirApi(SearchMixin, WriteMixin):
         body: bytes | None,
     ) -> Result | None:
         profile = self.profile
+        if self.bulk is not None:
+            owned = self.bulk.route(ctx, method, parts, query, headers, body)
+            if owned is not None:
+                return owned
         if not parts:
             if method == "POST":
                 if not profile.batch:

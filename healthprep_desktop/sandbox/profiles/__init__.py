@@ -13,6 +13,7 @@ from healthprep_desktop.sandbox.profiles.athena_like import PROFILE as ATHENA_LI
 from healthprep_desktop.sandbox.profiles.epic_like import PROFILE as EPIC_LIKE
 from healthprep_desktop.sandbox.profiles.generic import PROFILE as GENERIC
 from healthprep_desktop.sandbox.profiles.model import (
+    BulkSupport,
     CountPolicy,
     RateLimit,
     ServerProfile,
@@ -72,6 +73,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "PROFILES",
     "PROFILE_NAMES",
+    "BulkSupport",
     "CountPolicy",
     "RateLimit",
     "ServerProfile",

@@ -22,6 +22,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from healthprep_desktop.sandbox.profiles.model import (
+    GROUP_EXPORT_ONLY,
     READ,
     CountPolicy,
     RateLimit,
@@ -98,6 +99,9 @@ PROFILE = ServerProfile(
     rate_limit=RateLimit(15.0, burst=15, retry_after=True),
     practice_param=PRACTICE_PARAM,
     practice_value=PRACTICE_VALUE,
+    # We did not find public athenahealth Bulk Data details; modelled as us-core (ONC (g)(10)
+    # Group export with _type and _since).
+    bulk=GROUP_EXPORT_ONLY,
     notes=(
         f"Searches that name no patient need {PRACTICE_PARAM}={PRACTICE_VALUE}.",
         "Unsupported parameters are ignored; the self link lists the parameters used.",

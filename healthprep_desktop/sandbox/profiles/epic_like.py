@@ -22,6 +22,7 @@ from types import MappingProxyType
 
 from healthprep_desktop.sandbox.profiles.model import (
     READ,
+    BulkSupport,
     CountPolicy,
     RateLimit,
     ServerProfile,
@@ -105,6 +106,15 @@ PROFILE = ServerProfile(
     ),
     tokens=TokenLifetimes(access_token=3600.0, refresh_for_public_clients=False),
     rate_limit=RateLimit(10.0, burst=10),  # assumed: Epic does not publish its limits
+    # https://fhir.epic.com/Documentation?docId=fhir_bulk_data: Group export only; the export is
+    # not incremental (all data is collected before any file is ready), so a running status
+    # says nothing about progress (no X-Progress). assumed: _type and _since are honoured.
+    bulk=BulkSupport(
+        system_export=False,
+        patient_export=False,
+        progress=False,
+        sources=("https://fhir.epic.com/Documentation?docId=fhir_bulk_data",),
+    ),
     notes=(
         "Observation searches need patient with category or code.",
         "DocumentReference create: text/plain, one attachment, context.encounter required.",

@@ -93,6 +93,26 @@ class TokenLifetimes:
 
 
 @dataclass(frozen=True, slots=True)
+class BulkSupport:
+    """Which FHIR Bulk Data export operations a server offers and how (sandbox/bulk)."""
+
+    system_export: bool = True  # [base]/$export
+    patient_export: bool = True  # [base]/Patient/$export
+    group_export: bool = True  # [base]/Group/[id]/$export
+    progress: bool = True  # X-Progress on a running status answer
+    one_job_per_client: bool = False  # a second kick-off while one runs gets 429
+    file_expiry_seconds: float = 86_400.0
+    sources: tuple[str, ...] = ("https://hl7.org/fhir/uv/bulkdata/",)
+
+    @property
+    def any(self) -> bool:
+        return self.system_export or self.patient_export or self.group_export
+
+
+GROUP_EXPORT_ONLY = BulkSupport(system_export=False, patient_export=False)
+
+
+@dataclass(frozen=True, slots=True)
 class ServerProfile:
     name: str
     title: str
@@ -118,6 +138,7 @@ class ServerProfile:
     practice_param: str | None = None
     practice_value: str | None = None
     notes: tuple[str, ...] = ()  # one line each, shown in the CapabilityStatement
+    bulk: BulkSupport = BulkSupport()  # Bulk Data export (sandbox/bulk)
 
     @property
     def is_generic(self) -> bool:

@@ -29,6 +29,7 @@ from types import MappingProxyType
 
 from healthprep_desktop.sandbox.profiles.model import (
     READ,
+    BulkSupport,
     CountPolicy,
     RateLimit,
     ServerProfile,
@@ -108,6 +109,19 @@ PROFILE = ServerProfile(
     ),
     tokens=TokenLifetimes(access_token=600.0),
     rate_limit=RateLimit(10.0, burst=10),  # assumed: limits are not published
+    # Bulk Data: Group export only; one export per client in progress at a time (a second
+    # kick-off gets 429); Prefer: handling=lenient honoured; files kept 30 days; DELETE cleans
+    # up. Sources: mfbda/op-group-group_id-export-get.html and mfbda/group_export.html.
+    bulk=BulkSupport(
+        system_export=False,
+        patient_export=False,
+        one_job_per_client=True,
+        file_expiry_seconds=30 * 86_400.0,
+        sources=(
+            "https://docs.oracle.com/en/industries/health/millennium-platform-apis/mfbda/op-group-group_id-export-get.html",
+            "https://docs.oracle.com/en/industries/health/millennium-platform-apis/mfbda/group_export.html",
+        ),
+    ),
     notes=(
         "Clinical searches need patient (or subject); unsupported parameters get 400.",
         "_count above the maximum gets 400.",

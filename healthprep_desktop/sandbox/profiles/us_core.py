@@ -19,6 +19,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from healthprep_desktop.sandbox.profiles.model import (
+    GROUP_EXPORT_ONLY,
     READ,
     CountPolicy,
     RateLimit,
@@ -89,6 +90,9 @@ PROFILE = ServerProfile(
     # assumed: strict handling (FHIR search.html "handling=strict") so a client learns at once.
     unsupported=UnsupportedParam.REFUSE,
     rate_limit=RateLimit(20.0, burst=20),  # assumed: unpublished on real servers
+    # ONC (g)(10) certified EHRs must offer Bulk Data Group export (with _type and _since);
+    # system and Patient-level export are optional there, so not modelled.
+    bulk=GROUP_EXPORT_ONLY,
     notes=(
         "Searches must use one of the parameter combinations listed per resource "
         "(capabilitystatement-search-parameter-combination); others are refused with 400.",
