@@ -110,6 +110,8 @@ class Capabilities:
     system_operations: frozenset[str] = frozenset()
     resources: dict[str, ResourceSupport] = field(default_factory=dict)
     oauth_uris: dict[str, str] = field(default_factory=dict)
+    # Canonical URLs the server says it implements (e.g. the Bulk Data CapabilityStatement).
+    instantiates: frozenset[str] = frozenset()
 
     @property
     def is_r4(self) -> bool:
@@ -170,6 +172,9 @@ class Capabilities:
             system_operations=frozenset(system_operations),
             resources=resources,
             oauth_uris=oauth,
+            instantiates=frozenset(
+                str(u) for u in body.get("instantiates") or [] if isinstance(u, str)
+            ),
         )
 
 

@@ -250,3 +250,48 @@ class ReauthenticationRequired(AuthError):
         self.connection = connection
         self.reason = reason
         super().__init__(f"{connection}: sign in again to reconnect ({reason})")
+
+
+# --- Bulk Data export (fhir/bulk) -------------------------------------------------------------
+
+
+class BulkError(FhirError):
+    """A Bulk Data export (fhir/bulk) could not be completed; the message says what to do."""
+
+
+class BulkNotSupported(BulkError):
+    """The server offers no Bulk Data export: the per-patient fetch is used instead."""
+
+
+class BulkKickoffRefused(BulkError):
+    """The server refused to start the export (400, 401, 403, 404 ...)."""
+
+    def __init__(self, message: str, status: int, issues: list[OutcomeIssue] | None = None):
+        self.status = status
+        self.issues = issues or []
+        super().__init__(message)
+
+
+class BulkExportFailed(BulkError):
+    """The server reported that the export job failed (or deleted it)."""
+
+
+class BulkManifestInvalid(BulkError):
+    """The completed export's manifest is not a valid Bulk Data manifest."""
+
+
+class BulkFileExpired(BulkError):
+    """An output file is no longer on the server (404/410 after completion)."""
+
+
+class BulkFileInvalid(BulkError):
+    """A line of a downloaded NDJSON file is not a FHIR resource (file and line named)."""
+
+    def __init__(self, message: str, file: str, line: int) -> None:
+        self.file = file
+        self.line = line
+        super().__init__(message)
+
+
+class BulkTimedOut(BulkError):
+    """The export was still running after the longest wait allowed."""

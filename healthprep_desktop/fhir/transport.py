@@ -199,11 +199,13 @@ class FhirTransport:
         idempotent: bool | None = None,
         stream: bool = False,
         ok_statuses: tuple[int, ...] = (),
+        authenticate: bool = True,
     ) -> httpx.Response:
         """Send with pacing and retries; raise a typed FhirError for an error answer.
 
         A non-idempotent request (POST without a condition) is retried only when it cannot have
         been processed: connection refused, 429, or 503; never after a read timeout.
+        `authenticate=False` sends no credential (Bulk Data files with requiresAccessToken false).
         """
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "PUT", "DELETE")
@@ -223,7 +225,7 @@ class FhirTransport:
                     # A 429 may have paused the connection while this request waited its turn.
                     await self._wait_for_pause()
                     response, took = await self._send_within(
-                        request, stream, None if budget is None else budget - spent
+                        request, stream, None if budget is None else budget - spent, authenticate
                     )
                     spent += took
             except (httpx.TransportError, TimeoutError) as exc:
@@ -271,18 +273,23 @@ class FhirTransport:
             raise self._error(method, request.url, response)
 
     async def _send_within(
-        self, request: httpx.Request, stream: bool, remaining: float | None
+        self,
+        request: httpx.Request,
+        stream: bool,
+        remaining: float | None,
+        authenticate: bool = True,
     ) -> tuple[httpx.Response, float]:
         """Send one request; raise TimeoutError when it outlasts the request's budget."""
+        auth = self._auth if authenticate else None
         started = time.monotonic()
         key = id(request)
         self._sending[key] = started
         try:
             if remaining is None:
-                response = await self._http.send(request, auth=self._auth, stream=stream)
+                response = await self._http.send(request, auth=auth, stream=stream)
             else:
                 async with asyncio.timeout(max(0.0, remaining)):
-                    response = await self._http.send(request, auth=self._auth, stream=stream)
+                    response = await self._http.send(request, auth=auth, stream=stream)
         finally:
             self._sending.pop(key, None)
         return response, time.monotonic() - started

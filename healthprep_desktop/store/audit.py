@@ -51,6 +51,7 @@ class AuditAction(StrEnum):
     TENANT_CREATE = "tenant_create"
     CONNECTION_CHANGE = "connection_change"
     SCREENING_ENTRY = "screening_entry"
+    PATIENT_LINK = "patient_link"  # a cross-source link decided (auto or by a person)
 
 
 class Outcome(StrEnum):

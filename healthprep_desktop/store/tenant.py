@@ -16,12 +16,14 @@ from healthprep_desktop.store.audit import (
     Outcome,
 )
 from healthprep_desktop.store.database import Database
+from healthprep_desktop.store.repos.bulk_exports import BulkExportRepository
 from healthprep_desktop.store.repos.connection_secrets import SecretRepository
 from healthprep_desktop.store.repos.connections import ConnectionRepository
 from healthprep_desktop.store.repos.dismissals import DismissalRepository
 from healthprep_desktop.store.repos.jobs import JobRepository
 from healthprep_desktop.store.repos.ledger import WritebackLedger
 from healthprep_desktop.store.repos.panel_results import PanelResultRepository
+from healthprep_desktop.store.repos.patient_links import PatientLinkRepository
 from healthprep_desktop.store.repos.patient_records import PatientRecordRepository
 from healthprep_desktop.store.repos.screening_entries import ScreeningEntryRepository
 from healthprep_desktop.store.repos.settings_values import TenantSettingValues
@@ -61,6 +63,8 @@ class TenantScope:
         self.records = PatientRecordRepository(table(schema.PATIENT_RECORDS))
         self.entries = ScreeningEntryRepository(table(schema.SCREENING_ENTRIES))
         self.panel = PanelResultRepository(table(schema.PANEL_RESULTS), table(schema.PANEL_RUNS))
+        self.bulk_exports = BulkExportRepository(table(schema.BULK_EXPORTS))
+        self.links = PatientLinkRepository.of(table, audit=self.audit)
 
     @property
     def id(self) -> str:
