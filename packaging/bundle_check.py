@@ -263,12 +263,28 @@ def check_qt() -> str:
     return f"{platform}: widget rendered, PDF printed; styles {QStyleFactory.keys()}"
 
 
+def check_parquet() -> str:
+    """The Parquet export's library survives the bundle's pruning (packaging spec keep_entry)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"status": ["due", "complete"], "flags": [["x"], []]})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "check.parquet"
+        pq.write_table(table, path)
+        back = pq.read_table(path)
+    if back.to_pylist() != table.to_pylist():
+        raise CheckFailed("a Parquet file did not read back the same rows")
+    return f"pyarrow {pa.__version__}: wrote and read a Parquet file"
+
+
 def run_checks(require_ocr: bool = False) -> list[CheckResult]:
     checks: list[tuple[str, Callable[[], str]]] = [
         ("resources", check_resources),
         ("sqlcipher", check_sqlcipher),
         ("fhir-r4b", check_fhir_models),
         ("pdf", check_pdf_stack),
+        ("parquet", check_parquet),
         ("http", check_http_stack),
         ("keyring", check_keyring),
         ("process-pool", check_process_pool),
