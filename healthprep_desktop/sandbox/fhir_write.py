@@ -1,4 +1,5 @@
-"""Batch reads and DocumentReference create/update, with the server profile's write rules."""
+"""Batch reads, DocumentReference create/update and document Bundle create, with the server
+profile's write rules."""
 
 from __future__ import annotations
 
@@ -147,6 +148,8 @@ class WriteMixin(FhirBase):
         return Result(status, b"", headers=out_headers, stored=stored)
 
     def _create(self, ctx: Ctx, rtype: str, headers: Mapping[str, str], body: bytes) -> Result:
+        if rtype == "Bundle" and self.profile.offers(rtype, "create"):
+            return self._create_document_bundle(ctx, headers, body)
         if rtype not in WRITABLE_TYPES:
             raise FhirError(405, "not-supported", f"create is not supported for {rtype}")
         limit = self._access(ctx, rtype, CREATE)
@@ -154,6 +157,37 @@ class WriteMixin(FhirBase):
         resource = {**resource, "id": str(uuid.uuid4())}  # the server assigns ids on create
         resource.pop("meta", None)
         self._check_document(ctx, resource, limit, creating=True)
+        stored = ctx.org.store.put(resource)
+        return self._write_result(ctx, stored, 201, headers)
+
+    def _create_document_bundle(self, ctx: Ctx, headers: Mapping[str, str], body: bytes) -> Result:
+        """A document Bundle (e.g. a DEQM gaps-in-care report): valid R4B, type document, its
+        Composition first and about an existing Patient (the patient in context, if any)."""
+        from fhir.resources.R4B.bundle import Bundle
+        from pydantic import ValidationError
+
+        limit = self._access(ctx, "Bundle", CREATE)
+        resource = self._parse_resource("Bundle", body)
+        try:
+            Bundle.model_validate(resource)
+        except ValidationError as exc:
+            # Locations and messages only: the input values may be clinical text.
+            where = "; ".join(
+                ".".join(str(p) for p in err["loc"]) + ": " + err["msg"] for err in exc.errors()[:5]
+            )
+            raise FhirError(422, "invalid", f"invalid Bundle: {where}") from exc
+        if resource.get("type") != "document":
+            raise FhirError(422, "invalid", "only document Bundles can be created")
+        first = ((resource.get("entry") or [{}])[0] or {}).get("resource") or {}
+        if first.get("resourceType") != "Composition":
+            raise FhirError(422, "invalid", "a document Bundle starts with its Composition")
+        ref = str((first.get("subject") or {}).get("reference", ""))
+        if not ref.startswith("Patient/") or ctx.org.store.get("Patient", ref[8:]) is None:
+            raise FhirError(422, "invalid", "the Composition's subject must be an existing Patient")
+        if limit is not None and ref[8:] != limit:
+            raise FhirError(403, "forbidden", "the subject is not the patient in context")
+        resource = {**resource, "id": str(uuid.uuid4())}  # the server assigns ids on create
+        resource.pop("meta", None)
         stored = ctx.org.store.put(resource)
         return self._write_result(ctx, stored, 201, headers)
 
