@@ -15,6 +15,11 @@ screen, render the sheet.
 - rerun:     (with --only rerun) the pipeline preparing the same day a second time, forced
              (its CPU figures cover both runs):
              charts refetched and sheets re-rendered, document text from the cache (no OCR).
+- multi:     (--multi-source: runs pipeline, then multi) the pipeline reading two more sources
+             per patient, a hospital EHR and an immunization registry (issue 16), each served
+             by its own sandbox process with the same latency and its OWN rate limit: patient
+             search and match, linked charts fetched, charts merged. Prints the multi-source
+             day's wall time against the single-source day's (target: at most 1.3x).
 
 Printed for each: wall time, requests, requests per patient, the lower bound (requests / rate
 limit) and the ratio to it, peak memory of the whole process tree (the process, its pool
@@ -63,7 +68,11 @@ class _DayOf:
 
 
 def serve(
-    pipe: multiprocessing.connection.Connection, patients: int, latency: float, rate: float
+    pipe: multiprocessing.connection.Connection,
+    patients: int,
+    latency: float,
+    rate: float,
+    org_id: str = "bench",
 ) -> None:
     from healthprep_desktop.sandbox import (
         FaultConfig,
@@ -76,10 +85,14 @@ def serve(
 
     clinic = SyntheticClinic(seed=1, patients=patients, reference_date=DAY)
     org = OrgConfig("bench", clients=demo_clients(), source=_DayOf(clinic, DAY, patients))
+    if org_id != "bench":  # a hospital or registry sharing the clinic's patients
+        from healthprep_desktop.workers.multi_source_demo import SharedOrgs
+
+        org = next(o for o in SharedOrgs()(clinic) if o.org_id == org_id)
     faults = FaultConfig(latency_ms=latency, rate_limit=rate, rate_burst=max(1, int(rate)))
     server = SandboxServer(SandboxConfig(orgs=[org], faults=faults))
     server.start()
-    pipe.send({"base_url": server.base_url(), "tz": clinic.time_zone})
+    pipe.send({"base_url": server.base_url(org.org_id), "tz": clinic.time_zone})
     while pipe.recv() == "cpu":  # CPU seconds so far, or "stop"
         usage = resource.getrusage(resource.RUSAGE_SELF)
         pipe.send(usage.ru_utime + usage.ru_stime)
@@ -238,7 +251,31 @@ def _connection(base_url: str, rate: float, concurrency: int) -> Any:
     )
 
 
-async def _pipeline(base_url: str, rate: float, tz: str, *, rerun: bool = False) -> dict[str, Any]:
+async def _add_sources(store: Any, tenant_id: str, sources: list[str], rate: float) -> None:
+    """The hospital and the registry as the clinic's secondary sources, signed in."""
+    from healthprep_desktop.fhir.store_adapters import config_for_store
+    from healthprep_desktop.workers.connections import open_connection
+    from healthprep_desktop.workers.demo import follow_authorize_redirects
+    from healthprep_desktop.workers.multi_source_demo import DEMO_SOURCES
+    from healthprep_desktop.workers.source_config import SOURCE_KEY, SourceSettings
+
+    scope = store.tenant(tenant_id)
+    for demo_source, base_url in zip(DEMO_SOURCES, sources, strict=True):
+        config = config_for_store(_connection(base_url, rate, 16).config)
+        config[SOURCE_KEY] = SourceSettings(
+            demo_source.org_id, demo_source.kind, demo_source.name
+        ).to_json()
+        row = scope.connections.add(
+            demo_source.name, "generic", base_url, config=config, priority=demo_source.priority
+        )
+        conn = open_connection(store, tenant_id, row.id)
+        await conn.login_interactive(open_url=follow_authorize_redirects)
+        await conn.aclose()
+
+
+async def _pipeline(
+    base_url: str, rate: float, tz: str, *, rerun: bool = False, sources: list[str] | None = None
+) -> dict[str, Any]:
     from healthprep_desktop.store import Store
     from healthprep_desktop.workers.batch import BatchJob
     from healthprep_desktop.workers.demo import follow_authorize_redirects
@@ -250,6 +287,8 @@ async def _pipeline(base_url: str, rate: float, tz: str, *, rerun: bool = False)
     tenant = store.create_tenant("Bench clinic")
     scope = store.tenant(tenant.id)
     conn_row = scope.connections.add("bench", "generic", base_url)
+    if sources:
+        await _add_sources(store, tenant.id, sources, rate)
 
     # Pace at the server's published limit; enough in flight to cover 100 ms of latency.
     conn = _connection(base_url, rate, 16)
@@ -338,7 +377,9 @@ async def _common(base_url: str, tz: str, *, group: int, pause: float) -> dict[s
     }
 
 
-def run_approach(name: str, base_url: str, rate: float, tz: str, out: Any) -> None:
+def run_approach(
+    name: str, base_url: str, rate: float, tz: str, out: Any, sources: list[str] | None = None
+) -> None:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     # The same process settings as the app (healthprep_desktop.workers.cli / ui.app).
     import healthprep_desktop.workers.batch  # noqa: F401 - start-up imports first
@@ -348,6 +389,8 @@ def run_approach(name: str, base_url: str, rate: float, tz: str, out: Any) -> No
     with RssSampler() as rss:
         if name == "pipeline":
             result = asyncio.run(_pipeline(base_url, rate, tz))
+        elif name == "multi":
+            result = asyncio.run(_pipeline(base_url, rate, tz, sources=sources))
         elif name == "rerun":
             result = asyncio.run(_pipeline(base_url, rate, tz, rerun=True))
         elif name == "naive":
@@ -376,7 +419,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--only", default="pipeline,naive,batches10")
+    parser.add_argument(
+        "--multi-source",
+        action="store_true",
+        help="the single-source pipeline, then the day read from three sources (issue 16)",
+    )
     args = parser.parse_args(argv)
+    if args.multi_source:
+        args.only = "pipeline,multi"
+    extra: list[Any] = []
+    sources: list[str] = []
+    if args.multi_source:
+        from healthprep_desktop.workers.multi_source_demo import DEMO_SOURCES
+
+        for demo_source in DEMO_SOURCES:  # each its own server: its own rate limit
+            ours, theirs = multiprocessing.get_context("spawn").Pipe()
+            proc = multiprocessing.get_context("spawn").Process(
+                target=serve,
+                args=(theirs, args.patients, args.latency_ms, args.rate, demo_source.org_id),
+            )
+            proc.start()
+            sources.append(ours.recv()["base_url"])
+            extra.append((ours, proc))
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=serve, args=(child, args.patients, args.latency_ms, args.rate))
@@ -393,7 +457,8 @@ def main(argv: list[str] | None = None) -> int:
             server_cpu_before = parent.recv()
             rx, tx = ctx.Pipe(duplex=False)
             proc = ctx.Process(
-                target=run_approach, args=(name, info["base_url"], args.rate, info["tz"], tx)
+                target=run_approach,
+                args=(name, info["base_url"], args.rate, info["tz"], tx, sources),
             )
             proc.start()
             rows[name] = rx.recv()
@@ -426,6 +491,17 @@ def main(argv: list[str] | None = None) -> int:
         parent.send("stop")
         parent.recv()
         server.join(30)
+        for ours, proc in extra:
+            ours.send("stop")
+            ours.recv()
+            proc.join(30)
+    if "multi" in rows and "pipeline" in rows:
+        times = rows["multi"]["wall"] / rows["pipeline"]["wall"]
+        print(
+            f"multi-source day {rows['multi']['wall']:.1f} s against single-source day "
+            f"{rows['pipeline']['wall']:.1f} s: {times:.2f}x (target: at most 1.3x; each source "
+            f"{args.rate:.0f} requests/s of its own)"
+        )
     if "pipeline" in rows:
         p = rows["pipeline"]
         ratio = p["wall"] / (p["requests"] / args.rate)

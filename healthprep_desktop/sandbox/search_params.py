@@ -65,6 +65,9 @@ _TABLE: dict[str, tuple[SearchParam, ...]] = {
         _d("birthdate", "birthDate"),
         _t("active", "active"),
         _r("general-practitioner", "generalPractitioner"),
+        # Cross-source matching (issue 16) searches by phone: digits match however written.
+        _t("phone", "telecom"),
+        _t("telecom", "telecom"),
     ),
     "Practitioner": (
         _IDENTIFIER,
@@ -206,6 +209,8 @@ _TABLE: dict[str, tuple[SearchParam, ...]] = {
         _r("author", "author"),
     ),
     "Binary": (),
+    # Documents posted whole (DEQM gaps-in-care reports); found again by their identifier.
+    "Bundle": (_IDENTIFIER,),
     "AllergyIntolerance": (
         _IDENTIFIER,
         _r("patient", "patient", target="Patient"),
@@ -343,6 +348,16 @@ def _tokens(value: Any) -> list[Token]:
     return []
 
 
+def _phone_tokens(value: Any) -> list[Token]:
+    """A phone ContactPoint as written, as its digits and as its last ten digits (a national
+    number without the country code), so "phone=5551234567" finds "(555) 123-4567"."""
+    if not isinstance(value, dict) or value.get("system") != "phone" or not value.get("value"):
+        return []
+    written = str(value["value"])
+    digits = "".join(c for c in written if c.isdigit())
+    return [("", v) for v in dict.fromkeys((written, digits, digits[-10:])) if v]
+
+
 def _dates(value: Any) -> list[fhirdates.Range]:
     if isinstance(value, str):
         found = fhirdates.parse_range(value)
@@ -381,7 +396,7 @@ def extract(resource: JSON, params: list[SearchParam]) -> tuple[Any, ...]:
         for path in param.paths:
             for value in _walk(resource, path):
                 if param.kind is ParamKind.TOKEN:
-                    out.extend(_tokens(value))
+                    out.extend(_phone_tokens(value) if param.name == "phone" else _tokens(value))
                 elif param.kind is ParamKind.DATE:
                     out.extend(_dates(value))
                 elif param.kind is ParamKind.STRING:

@@ -58,6 +58,7 @@ from healthprep_desktop.ui.login import UrlOpener, is_demo, sign_in
 from healthprep_desktop.ui.session import AppSession, StatusRelay, describe_error
 from healthprep_desktop.ui.sign_in_panel import BrowserOpener, OpenInBrowser, SignInPanel
 from healthprep_desktop.ui.signed_in_user import display_name, resolve_display_name
+from healthprep_desktop.ui.sources_panel import SourcesPanel
 from healthprep_desktop.ui.window_fit import fit_to_screen
 
 __all__ = ["ConnectionsDialog", "DirectoryPicker", "UnsavedChoice", "status_lines"]
@@ -187,6 +188,8 @@ class ConnectionsDialog(QDialog):
         status_area.setWidgetResizable(True)
         status_area.setFrameShape(QFrame.Shape.NoFrame)
         right_layout.addWidget(status_area)
+        self.sources_panel = SourcesPanel(self.scope)  # another source of charts (issue 16)
+        right_layout.addWidget(self.sources_panel.scrolling())
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -241,6 +244,7 @@ class ConnectionsDialog(QDialog):
         kind = SECRET_KINDS.get(config.auth_method)
         stored = kind is not None and kind in self.scope.secrets.names(connection.id)
         self.form.load(config, secret_stored=stored, priority=connection.priority)
+        self.sources_panel.show_connection(connection)
         self.errors.clear()
         self.checks_label.clear()
         live = self.session.live_connection(connection.id)
@@ -264,6 +268,7 @@ class ConnectionsDialog(QDialog):
         self.list.setCurrentRow(-1)
         self.list.blockSignals(False)
         self.form.clear()
+        self.sources_panel.show_connection(None)
         self._relay.unwatch()
         self.errors.clear()
         self.checks_label.clear()
@@ -340,7 +345,7 @@ class ConnectionsDialog(QDialog):
                     config.name,
                     config.vendor.value,
                     config.base_url,
-                    config=config_for_store(config),
+                    config=self.sources_panel.apply_to(config_for_store(config), config.name),
                     enabled=config.enabled,
                     priority=config.priority,
                 )
@@ -352,7 +357,7 @@ class ConnectionsDialog(QDialog):
                     name=config.name,
                     vendor=config.vendor.value,
                     base_url=config.base_url,
-                    config=config_for_store(config),
+                    config=self.sources_panel.apply_to(config_for_store(config), config.name),
                     enabled=config.enabled,
                     priority=config.priority,
                 )

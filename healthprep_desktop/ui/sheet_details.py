@@ -67,6 +67,9 @@ def _evidence_text(e: dict[str, Any]) -> str:
         if isinstance(confidence, int | float):
             match += f" ({confidence:.0%}{', title' if e.get('in_title') else ''})"
         parts.append(match)
+    if e.get("source"):  # several sources (issue 16): where this evidence came from
+        also = [str(s) for s in e.get("also_in") or []]
+        parts.append(str(e["source"]) + (f" (also in {', '.join(also)})" if also else ""))
     return " · ".join(parts)
 
 

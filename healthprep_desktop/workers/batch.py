@@ -39,6 +39,7 @@ from healthprep_desktop.workers.batch_patient import (
 )
 from healthprep_desktop.workers.batch_progress import JobEvents
 from healthprep_desktop.workers.batch_sheet import SheetMaker
+from healthprep_desktop.workers.batch_sources import SourceReader, open_reader
 from healthprep_desktop.workers.batch_support import (
     BatchSummary,
     RunContext,
@@ -115,6 +116,7 @@ class BatchJob:
         self.owner = ClaimOwner.new()
         self._user: str | None = None
         self._owns_job = False
+        self._sources: SourceReader | None = None  # the clinic's secondary sources, if any
 
     @property
     def listener(self) -> Listener | None:
@@ -193,6 +195,9 @@ class BatchJob:
                 warming.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await warming
+            if self._sources is not None:
+                await self._sources.aclose()
+                self._sources.tell(self._events.summary)
             if self._own_cpu and self._cpu is not None:
                 await asyncio.get_running_loop().run_in_executor(None, self._cpu.shutdown)
             self._db.shutdown()
@@ -250,7 +255,12 @@ class BatchJob:
             self.store, self._db, self.connection, self._cpu, self.job_id, self._user,
             self._tz, self._clinic_name,
         )  # fmt: skip
+        self._sources = await open_reader(
+            self.store, self._db, self.spec.tenant_id, self.connection_id,
+            self.connection.config.name, self._user,
+        )  # fmt: skip
         return PatientSteps(
+            sources=self._sources,
             db=self._db,
             spec=self.spec,
             job_id=self.job_id,

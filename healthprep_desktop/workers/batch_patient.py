@@ -29,8 +29,10 @@ from healthprep_desktop.store import PatientState as StoredState
 from healthprep_desktop.workers.batch_fetch import ChartFetcher
 from healthprep_desktop.workers.batch_progress import JobEvents
 from healthprep_desktop.workers.batch_sheet import SheetMaker
+from healthprep_desktop.workers.batch_sources import SourceReader
 from healthprep_desktop.workers.batch_support import RunContext, failure_reason
 from healthprep_desktop.workers.batch_writeback import BatchPoster
+from healthprep_desktop.workers.chart import record_hash
 from healthprep_desktop.workers.db import StoreExecutor
 from healthprep_desktop.workers.events import PatientState
 from healthprep_desktop.workers.job import JobSpec
@@ -92,6 +94,7 @@ class PatientSteps:
     user: str | None
     patient_budget: float
     stopped: StopFlag
+    sources: SourceReader | None = None  # the clinic's secondary sources (batch_sources.py)
 
     async def one(self, ctx: RunContext, patient_id: str) -> None:
         """Prepare the patient (retrying transient failures) and record the outcome. A lost
@@ -186,14 +189,29 @@ class PatientSteps:
         )
         record = chart.record
 
-        # 2. Document text: the cache first, the process pool for the rest.
+        # 2. Document text (the cache first, the process pool for the rest), while the other
+        # sources are searched, read and merged (batch_sources.py; the primary alone is stored).
         events.patient(patient_id, PatientState.EXTRACTING)
-        record.documents = await self.fetcher.documents(ctx, chart)
+        linking = None
+        if self.sources is not None:
+            linking = self.sources.start(ctx.scope, patient_id, record, deadline)
+        try:
+            record.documents = await self.fetcher.documents(ctx, chart)
+        except BaseException:
+            if linking is not None:
+                linking.cancel()
+            raise
+        screened, provenance = record, None
+        if linking is not None:
+            merged = await linking
+            screened, provenance = merged.record, merged.sources
+            screened.documents = record.documents
 
         # 3. Unchanged chart, library and settings: the stored sheet stands.
-        inputs = await self.sheets.inputs(ctx, patient_id, record, as_of)
+        inputs = await self.sheets.inputs(ctx, patient_id, screened, as_of)
         hashes = inputs.hashes
-        await self.sheets.keep_chart(ctx, self.connection_id, patient_id, chart, hashes["record"])
+        chart_hash = hashes["record"] if screened is record else record_hash(record)
+        await self.sheets.keep_chart(ctx, self.connection_id, patient_id, chart, chart_hash)
         if not spec.force:
             kept = await self.sheets.reusable(ctx, patient_id, clinic_day, hashes)
             if kept is not None:
@@ -210,14 +228,15 @@ class PatientSteps:
         events.patient(patient_id, PatientState.SCREENING)
         appointment = await self.fetcher.appointment(ctx, patient_id)
         output = await self.sheets.screen(
-            ctx, record, as_of, inputs, appointment, write_back=spec.write_back
-        )
+            ctx, screened, as_of, inputs, appointment, write_back=spec.write_back,
+            sources=provenance,
+        )  # fmt: skip
         await self.sheets.audit_screen(ctx, patient_id, len(output.results))
 
         # 5. Store the sheet, mark the patient done and audit in one transaction.
         events.patient(patient_id, PatientState.STORING)
         sheet_id = await self.sheets.commit(
-            ctx, patient_id, clinic_day, as_of, record, hashes, output, write_back=spec.write_back
+            ctx, patient_id, clinic_day, as_of, screened, hashes, output, write_back=spec.write_back
         )
         if summary is not None:
             summary.sheet_ids[patient_id] = sheet_id

@@ -26,6 +26,7 @@ from healthprep_desktop.workers.batch_support import RunContext
 from healthprep_desktop.workers.chart import record_hash, stable_hash
 from healthprep_desktop.workers.cpu import CpuPool, PrepareOutput, PrepareTask, prepare_patient
 from healthprep_desktop.workers.db import StoreExecutor
+from healthprep_desktop.workers.evidence_sources import EvidenceSources
 from healthprep_desktop.workers.job_steps import commit_patient, dismissed_pairs, user_entries
 from healthprep_desktop.workers.writeback_step import WRITEBACK_KEY, WritebackState, mark
 
@@ -127,6 +128,7 @@ class SheetMaker:
         appointment: Appointment | None,
         *,
         write_back: bool,
+        sources: EvidenceSources | None = None,
     ) -> PrepareOutput:
         """Screen and render in the process pool."""
         preset = preset_for(self.connection.config.vendor)
@@ -144,6 +146,7 @@ class SheetMaker:
             cutoffs=ctx.cutoffs,
             tz=self.tz,
             want_text=write_back and preset.writeback_content_type == "text/plain",
+            sources=sources,
         )
         output: PrepareOutput = await self.cpu.run(prepare_patient, task)
         return output

@@ -68,6 +68,12 @@ def register(subparsers: Any) -> None:
         help="with --demo: serve these FHIR bundles (file or folder; repeatable) instead of "
         "the synthetic clinic, e.g. Synthea exports; use with --all-patients or --patients",
     )
+    where.add_argument(
+        "--multi-source",
+        action="store_true",
+        help="with --demo: also read the demo hospital's EHR and an immunization registry, "
+        "matching each patient there and merging the charts",
+    )
     where.add_argument("--tenant", help="clinic (tenant) id or name in the local store")
     where.add_argument("--connection", help="connection name or id within the clinic")
     where.add_argument("--fhir-url", help="a one-off FHIR server (not saved as a connection)")
@@ -125,6 +131,13 @@ def register(subparsers: Any) -> None:
         "MeasureReports)",
     )
     how.add_argument(
+        "--gaps-in-care",
+        type=Path,
+        metavar="DIR",
+        help="with --measure-period: write DIR/<patient id>.json (Da Vinci DEQM gaps-in-care "
+        "Bundles); with --write-back also post them where the EHR allows",
+    )
+    how.add_argument(
         "--explain-fetch",
         action="store_true",
         help="print the chart fetch plan (per sandbox profile with --demo) and stop",
@@ -132,6 +145,9 @@ def register(subparsers: Any) -> None:
     how.add_argument("--patients-in-demo", type=int, default=500, help=argparse.SUPPRESS)
     add_unlock_option(p)
     p.set_defaults(func=run)
+    from healthprep_desktop.workers import export_cli  # `export`: stored results as files
+
+    export_cli.register(subparsers)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,14 +166,21 @@ def run(args: argparse.Namespace) -> int:
     if args.patients and args.all_patients:
         print("Choose --patients or --all-patients, not both.", file=sys.stderr)
         return EXIT_ERROR
-    if (args.measure_period is None) != (args.measure_reports is None):
-        print("--measure-period and --measure-reports go together.", file=sys.stderr)
+    wants_measures = args.measure_reports is not None or args.gaps_in_care is not None
+    if (args.measure_period is None) == wants_measures:
+        print(
+            "--measure-period goes with --measure-reports and/or --gaps-in-care.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     if args.measure_period is not None and not 1900 <= args.measure_period <= 2999:
         print("--measure-period takes a calendar year, e.g. 2026.", file=sys.stderr)
         return EXIT_ERROR
     if args.imports and not args.demo:
         print("--import goes with --demo (the embedded sandbox serves the bundles).")
+        return EXIT_ERROR
+    if getattr(args, "multi_source", False) and not args.demo:
+        print("--multi-source goes with --demo (a saved clinic reads its sources by itself).")
         return EXIT_ERROR
     if args.demo and (args.fhir_url or args.connection):
         print("--demo runs against the embedded sandbox; drop --fhir-url/--connection.")
@@ -274,6 +297,14 @@ async def _run(args: argparse.Namespace) -> int:
                 await session.export(summary, out=args.out, json_path=args.json)
             if args.measure_reports is not None:
                 await session.measure_reports(summary, args.measure_period, args.measure_reports)
+            if args.gaps_in_care is not None:
+                await session.gaps_in_care(
+                    summary,
+                    args.measure_period,
+                    args.gaps_in_care,
+                    post=bool(args.write_back),
+                    as_of=args.as_of,
+                )
     except (SessionError, NothingToImport, JobBusyError) as exc:
         print(f"Cannot run the batch: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -29,6 +29,11 @@ from healthprep_desktop.screening.sheet_model import Appointment, SectionCutoffs
 from healthprep_desktop.screening.visit_status import UserEntry, refine
 from healthprep_desktop.workers.allocator import return_large_blocks_to_the_os
 from healthprep_desktop.workers.env_secrets import capture_secrets
+from healthprep_desktop.workers.evidence_sources import (
+    EvidenceSources,
+    label_results,
+    label_results_json,
+)
 from healthprep_desktop.workers.lifeline import (
     bind_children_to_this_process,
     lead_own_process_group,
@@ -56,6 +61,7 @@ class PrepareTask:
     cutoffs: SectionCutoffs = field(default_factory=SectionCutoffs)
     tz: str | None = None
     want_text: bool = False  # a text/plain rendering for write-back
+    sources: EvidenceSources | None = None  # a merged chart's provenance (batch_sources.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +120,8 @@ def prepare_patient(task: PrepareTask) -> PrepareOutput:
         entries=task.entries,
         due_soon_days=task.due_soon_days,
     )
+    if task.sources is not None:
+        results = label_results(results, task.sources)
     ctx = SheetContext(
         record=task.record,
         results=results,
@@ -123,12 +131,14 @@ def prepare_patient(task: PrepareTask) -> PrepareOutput:
         cutoffs=task.cutoffs,
         generated_at=task.generated_at,
         tz=task.tz,  # printed times in the clinic's zone, not the workstation's
+        source_system=task.sources.footer(task.tz) if task.sources is not None else None,
     )
     pdf = render_sheet(ctx)
     text = render_sheet_text(ctx) if task.want_text else None
-    return PrepareOutput(
-        tuple(results), [r.to_json() for r in results], pdf, text, time.perf_counter() - started
-    )
+    results_json = [r.to_json() for r in results]
+    if task.sources is not None:
+        label_results_json(results_json, task.sources)
+    return PrepareOutput(tuple(results), results_json, pdf, text, time.perf_counter() - started)
 
 
 def _warm() -> int:

@@ -48,6 +48,10 @@ DEMO_SCOPES = (
     "offline_access",
     *user_read_scopes(),
     "user/DocumentReference.write",
+    # The panel's per-patient path reads the group's members; gaps-in-care bundles are posted
+    # as Bundles where the server takes them (the demo sandbox does).
+    "user/Group.read",
+    "user/Bundle.write",
 )
 
 
@@ -94,6 +98,9 @@ class DemoClinic:
     # Told each import file (or part of one) that was left out, in one sentence.
     report_import_problem: Callable[[str], None] | None = None
     server: SandboxServer | None = None
+    # More organizations beside the clinic, built from its synthetic patients (the hospital and
+    # registry of workers/multi_source_demo.py).
+    extra_orgs: Callable[[SyntheticClinic], Sequence[OrgConfig]] | None = None
 
     def __post_init__(self) -> None:
         reference = self.clinic_day or date.today()
@@ -117,8 +124,12 @@ class DemoClinic:
             source = self.clinic
             if self.schedule_size is not None:
                 source = _FixedDay(self.clinic, reference, self.schedule_size)
+        extra = self.extra_orgs(self.clinic) if self.extra_orgs and self.clinic else ()
         config = SandboxConfig(
-            orgs=[OrgConfig("demo", name=DEMO_TENANT, clients=demo_clients(), source=source)],
+            orgs=[
+                OrgConfig("demo", name=DEMO_TENANT, clients=demo_clients(), source=source),
+                *extra,
+            ],
             auto_approve=True,
             faults=self.faults,
         )

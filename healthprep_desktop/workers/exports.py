@@ -62,6 +62,17 @@ def write_pdfs(scope: TenantScope, summary: Any, wanted: list[int], out: Path) -
     return len(pdfs)
 
 
+def _evidence(e: dict[str, Any]) -> Any:
+    """The evidence's reference; with several sources (issue 16) also where it came from:
+    {"reference", "source", "also_in"?}."""
+    if "source" not in e:
+        return e.get("reference")
+    item = {"reference": e.get("reference"), "source": e["source"]}
+    if e.get("also_in"):
+        item["also_in"] = e["also_in"]
+    return item
+
+
 def _screening(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": r.get("screening_id"),
@@ -70,7 +81,7 @@ def _screening(r: dict[str, Any]) -> dict[str, Any]:
         "reason": r.get("reason"),
         "last_done": r.get("last_done"),
         "next_due": r.get("next_due"),
-        "evidence": [e.get("reference") for e in r.get("evidence", [])],
+        "evidence": [_evidence(e) for e in r.get("evidence", [])],
         "explanation": r.get("explanation"),
         "flags": r.get("flags", []),
     }

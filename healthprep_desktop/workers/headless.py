@@ -28,6 +28,11 @@ from healthprep_desktop.workers.demo import DEMO_TENANT, DemoClinic
 from healthprep_desktop.workers.env_secrets import env_secret
 from healthprep_desktop.workers.events import Event, Listener
 from healthprep_desktop.workers.job import JobSpec
+from healthprep_desktop.workers.multi_source_demo import (
+    SharedOrgs,
+    ensure_demo_sources,
+    sign_in_demo_sources,
+)
 from healthprep_desktop.workers.terminal import TerminalProgress
 
 CLI_TENANT = "Command line"
@@ -153,17 +158,22 @@ class HeadlessSession:
         tenant = self.store.create_tenant(DEMO_TENANT)
         self.scope = self.store.tenant(tenant.id)
         imports = [Path(p) for p in args.imports or ()]
+        multi = bool(getattr(args, "multi_source", False)) and not imports
         self.demo = DemoClinic(
-            patients=args.patients_in_demo, clinic_day=self.clinic_day, import_paths=imports
-        )
+            patients=args.patients_in_demo, clinic_day=self.clinic_day, import_paths=imports,
+            extra_orgs=SharedOrgs() if multi else None,
+        )  # fmt: skip
         what = (
             f"{len(imports)} imported bundle path(s)"
             if imports
             else f"{args.patients_in_demo} synthetic patients"
-        )
+        ) + (", a hospital EHR and an immunization registry" if multi else "")
         print(f"Starting the embedded sandbox ({what})...")
         await asyncio.to_thread(self.demo.start)
         self.connection_id = self.demo.ensure_connection(self.store, tenant.id)
+        if multi:  # the hospital and the registry: their own connections and sign-ins
+            ids = ensure_demo_sources(self.demo, self.store, tenant.id)
+            await sign_in_demo_sources(self.demo, self.store, tenant.id, ids)
 
     def _open_user_store(self) -> Store:
         from healthprep_desktop.store.cli import open_for_cli
@@ -336,6 +346,21 @@ class HeadlessSession:
             write_measure_reports, scope, connection_id, patients, year, out
         )
         for line in describe(run, out):
+            print(line)
+
+    async def gaps_in_care(
+        self, summary: BatchSummary, year: int, out: Path, *, post: bool, as_of: date | None
+    ) -> None:
+        from healthprep_desktop.workers.gaps_cli import describe_and_post
+
+        assert self.scope is not None and self.connection_id is not None
+        patients = _job_patients(self.scope, summary.job_id)
+        connection = self.connection if post else None
+        # Prospective gaps are judged on the batch's screening day, as the sheets were.
+        day = as_of or summary.clinic_day
+        for line in await describe_and_post(
+            self.scope, self.connection_id, patients, year, out, connection, as_of=day
+        ):
             print(line)
 
     async def export(

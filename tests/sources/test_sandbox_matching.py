@@ -60,8 +60,6 @@ def _search(
 ) -> list[Demographics]:
     found: dict[str, Demographics] = {}
     for params in search_parameters(local):
-        if "phone" in params:  # the sandbox has no Patient phone search (yet)
-            continue
         response = http.get(
             f"{server.base_url()}/Patient",
             params=params,
@@ -96,3 +94,28 @@ def test_hospital_copies_found_over_http_and_auto_linked(
     expected = sum(1 for p in shared.clinic_patients[:40] if p["id"] in truth)
     assert wrong == 0
     assert linked >= 0.85 * expected > 0
+
+
+def test_phone_search_finds_the_number_however_it_is_written(
+    hospital_server: tuple[SandboxServer, SyntheticClinic], key: KeyPair
+) -> None:
+    server, clinic = hospital_server
+    hospital = next(o for o in shared_patients(clinic).organizations if o.source_id == HOSPITAL_ID)
+    written = next(
+        (p, t["value"])
+        for p in hospital.patients
+        for t in p.get("telecom", [])
+        if t.get("system") == "phone" and not t["value"].isdigit()
+    )
+    digits = "".join(c for c in written[1] if c.isdigit())[-10:]
+    with httpx.Client(timeout=10.0) as http:
+        form = backend_form(BACKEND, server.token_url(), key, "system/Patient.rs")
+        token = http.post(server.token_url(), data=form).raise_for_status().json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+        found = http.get(f"{server.base_url()}/Patient", params={"phone": digits}, headers=headers)
+        none = http.get(
+            f"{server.base_url()}/Patient", params={"phone": "0000000000"}, headers=headers
+        )
+    ids = {e["resource"]["id"] for e in found.raise_for_status().json().get("entry", [])}
+    assert written[0]["id"] in ids
+    assert none.json().get("entry", []) == []
