@@ -18,6 +18,7 @@ from healthprep_desktop import __version__
 # Order is the order shown in --help.
 SUBCOMMAND_MODULES = (
     "healthprep_desktop.workers.cli",  # batch
+    "healthprep_desktop.workers.panel_cli",  # panel (whole-panel screening)
     "healthprep_desktop.sandbox.cli",  # sandbox
     "healthprep_desktop.store.cli",  # audit verify / audit export
     "healthprep_desktop.workers.entries_cli",  # entries list / add / remove

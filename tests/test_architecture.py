@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "healthprep_desktop"
-CORE = ("store", "fhir", "screening", "sources", "sandbox")
+CORE = ("store", "fhir", "screening", "sources", "sandbox", "panel", "exports")
 QT_ROOTS = {"PySide6", "qasync", "shiboken6"}
 
 
