@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QEvent, QPoint, QRect
 from PySide6.QtWidgets import QAbstractButton, QAbstractScrollArea, QApplication, QWidget
 
 # The demo clinic for the gallery: enough patients to fill the schedule and the print dialog,
@@ -84,7 +84,11 @@ def _check(window: QWidget, name: str, path: Path, size: str) -> WindowCheck:
     from healthprep_desktop.ui.shortcut_audit import ambiguities
     from healthprep_desktop.ui.window_fit import overflow
 
-    QApplication.processEvents()
+    # Layouts and polish only: processEvents() inside this coroutine ran asyncio callbacks
+    # re-entrantly (qasync: "Cannot enter into task"); a page render's lost wake-up then made
+    # the window's shutdown wait for it forever.
+    for kind in (QEvent.Type.PolishRequest, QEvent.Type.LayoutRequest):
+        QApplication.sendPostedEvents(None, kind)
     window.grab().save(str(path), "PNG")
     return WindowCheck(
         window=name,
@@ -237,6 +241,22 @@ async def gallery(out: Path, size: str, day: date) -> list[WindowCheck]:
     await _signal(audit.verified, 120)
     shot(audit, "audit-viewer")
     audit.close()
+
+    # The Panel view, after screening the demo's whole panel (Bulk Data from the sandbox).
+    from healthprep_desktop.ui.panel_view import PanelView
+
+    window.main_actions.panel.trigger()
+    panel = next(c for c in window.child_windows() if isinstance(c, PanelView))
+    await _until(lambda: panel.overview is not None, 60)
+    screened = asyncio.ensure_future(_signal(panel.screened, 300))
+    panel.screen_button.click()
+    await screened
+    await _until(lambda: panel.overview is not None and panel.overview.patients > 0, 60)
+    await _until(lambda: panel.rows.rowCount() > 0, 60)
+    for index, name in enumerate(("panel-patients", "panel-screenings", "panel-measures")):
+        panel.tabs.setCurrentIndex(index)
+        shot(panel, name)
+    panel.close()
 
     about = AboutDialog(window)
     about.show()

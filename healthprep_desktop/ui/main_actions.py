@@ -49,6 +49,7 @@ class MainActions:
     post_to_chart: QAction
     library: QAction
     audit: QAction
+    panel: QAction
     new_clinic: QAction
     shortcuts: QAction
     about: QAction
@@ -206,6 +207,14 @@ def build_actions(window: Any) -> MainActions:
         audit=a(
             window, "&Audit trail…", "Ctrl+Shift+A", lambda: window.dialogs.open_audit(), "audit"
         ),
+        panel=a(
+            window,
+            "&Panel…",
+            "Ctrl+Shift+G",
+            lambda: _open_panel(window),
+            "panel",
+            "The whole panel's screening: statuses, measures, exports",
+        ),
         new_clinic=a(window, "&New clinic…", None, lambda: window.new_clinic(), "newClinic"),
         shortcuts=a(
             window,
@@ -310,9 +319,17 @@ def build_menus(window: QMainWindow, actions: MainActions) -> None:
         actions.new_clinic,
     ):
         clinic_menu.addAction(action)
+    view_menu = bar.addMenu("Vie&w")
+    view_menu.addAction(actions.panel)
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(actions.shortcuts)
     help_menu.addAction(actions.about)
+
+
+def _open_panel(window: Any) -> None:
+    from healthprep_desktop.ui.panel_view import open_panel  # imported when first opened
+
+    open_panel(window)
 
 
 def shortcut_rows(owner: QObject) -> list[tuple[str, str]]:
