@@ -10,14 +10,13 @@ Document attachments are not read for the panel (coded data only): see docs/pane
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
 from healthprep_desktop.fhir.parsing import check_resource
-from healthprep_desktop.screening.library import Library, default_library, parse_library
+from healthprep_desktop.screening.library import Library, library_from_json
 from healthprep_desktop.screening.measures import MeasurementPeriod
 from healthprep_desktop.screening.measures.base import MeasureContext
 from healthprep_desktop.screening.measures.chart import Chart
@@ -60,17 +59,8 @@ class PanelOutput:
     measure_errors: dict[str, str] = field(default_factory=dict)  # "2026 CMS125" -> no PHI
 
 
-_LIBRARIES: dict[str, Library] = {}
-
-
 def _library(task: PanelTask) -> Library:
-    """The clinic's library, parsed once per worker process (keyed by its hash)."""
-    if task.library_json is None:
-        return default_library()
-    lib = _LIBRARIES.get(task.library_hash)
-    if lib is None:
-        lib = _LIBRARIES[task.library_hash] = parse_library(json.loads(task.library_json))
-    return lib
+    return library_from_json(task.library_json, task.library_hash)
 
 
 def _group_ids(cms: str) -> list[str]:

@@ -71,6 +71,20 @@ def default_library() -> Library:
     return load_library(default_library_path())
 
 
+_PARSED: dict[str, Library] = {}
+
+
+def library_from_json(library_json: str | None, library_hash: str) -> Library:
+    """A clinic's library sent to a worker process as JSON, parsed once per process (keyed by
+    its hash); None is the shipped default."""
+    if library_json is None:
+        return default_library()
+    lib = _PARSED.get(library_hash)
+    if lib is None:
+        lib = _PARSED[library_hash] = parse_library(json.loads(library_json))
+    return lib
+
+
 def load_library(path: Path | str) -> Library:
     p = Path(path)
     try:
@@ -102,6 +116,7 @@ __all__ = [
     "Span",
     "default_library",
     "default_library_path",
+    "library_from_json",
     "load_library",
     "parse_library",
     "resolve_valueset",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from healthprep_desktop.screening.library import Library, default_library, parse_library
+from healthprep_desktop.screening.library import Library, default_library, library_from_json
 from healthprep_desktop.screening.model import ScreeningResult
 from healthprep_desktop.screening.record import PatientRecord
 from healthprep_desktop.screening.sheet import render_sheet, render_sheet_text
@@ -84,18 +84,8 @@ def status_counts(results: tuple[ScreeningResult, ...] | list[ScreeningResult]) 
     return counts
 
 
-_LIBRARIES: dict[str, Library] = {}
-
-
 def _library(task: PrepareTask) -> Library:
-    if task.library_json is None:
-        return default_library()
-    lib = _LIBRARIES.get(task.library_hash)
-    if lib is None:
-        import json
-
-        lib = _LIBRARIES[task.library_hash] = parse_library(json.loads(task.library_json))
-    return lib
+    return library_from_json(task.library_json, task.library_hash)
 
 
 def prepare_patient(task: PrepareTask) -> PrepareOutput:
