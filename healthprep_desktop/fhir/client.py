@@ -20,6 +20,7 @@ from healthprep_desktop.fhir.bundle_pages import BundleReader, SearchPage
 from healthprep_desktop.fhir.errors import InvalidResponse
 from healthprep_desktop.fhir.paging import PageGuard
 from healthprep_desktop.fhir.parsing import JSON, InvalidHandler, parse_model
+from healthprep_desktop.fhir.search_context import names_a_patient
 from healthprep_desktop.fhir.transport import (
     FHIR_JSON,
     REFUSED_ATTEMPTS,
@@ -85,7 +86,7 @@ class FhirClient(AttachmentReader, BundleReader):
         quietly with part of the data."""
         guard = PageGuard(max_pages or self.max_pages)
         url = self.url(path)
-        request_params: Any = params
+        request_params: Any = self._with_context(path, params)
         while True:
             guard.visit(str(httpx.URL(url, params=request_params)) if request_params else url)
             response = await self.send(method, url, params=request_params)
@@ -99,6 +100,24 @@ class FhirClient(AttachmentReader, BundleReader):
             if page.next_url is None:
                 return
             url, request_params, method = page.next_url, None, "GET"
+
+    def _with_context(
+        self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]] | None
+    ) -> Mapping[str, Any] | list[tuple[str, Any]] | None:
+        """A type search that names no patient gets the EHR's patient-less context (athena's
+        ah-practice); instance operations ("Patient/1/$everything") and named patients do not."""
+        if not self.patientless_params or "/" in path or path.startswith("$"):
+            return params
+        items: list[tuple[str, Any]] = []
+        if isinstance(params, Mapping):
+            for name, value in params.items():
+                values = value if isinstance(value, list | tuple) else [value]
+                items.extend((name, v) for v in values)
+        else:
+            items = list(params or [])
+        if names_a_patient(items):
+            return params
+        return [*items, *self.patientless_params]
 
     async def search(
         self,

@@ -108,6 +108,9 @@ class ConnectionConfig:
     # CA (PEM or DER path). proxy "" = the system's proxy settings (HTTP(S)_PROXY, NO_PROXY).
     ca_file: str = ""
     proxy: str = ""
+    # athenahealth: the practice every search that names no patient must carry as
+    # ah-practice=Organization/a-1.Practice-{id} (the schedule, a Patient search); "" = none.
+    practice_id: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))

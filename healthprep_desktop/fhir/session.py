@@ -37,6 +37,7 @@ from healthprep_desktop.fhir.oauth import (
 )
 from healthprep_desktop.fhir.parsing import InvalidHandler
 from healthprep_desktop.fhir.pkce import make_state
+from healthprep_desktop.fhir.search_context import patientless_context
 from healthprep_desktop.fhir.status import AuditSink, ConnectionStatus, StatusTracker, no_audit
 from healthprep_desktop.fhir.tokens import TokenManager, TokenSet, TokenStore
 
@@ -105,6 +106,7 @@ class FhirConnection:
             max_pages=config.max_pages,
             max_attachment_bytes=config.max_attachment_bytes,
         )
+        self.client.patientless_params = patientless_context(config.vendor, config.practice_id)
 
     # --- status ------------------------------------------------------------------------------
 

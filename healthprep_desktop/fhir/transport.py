@@ -109,6 +109,8 @@ class FhirTransport:
         self.request_budget = request_budget
         # "user", "patient" or "system": names the missing scope in a 403's message.
         self.scope_prefix: str | None = None
+        # Added to every search that names no patient (athenahealth's ah-practice: presets.py).
+        self.patientless_params: tuple[tuple[str, str], ...] = ()
         self._sending: dict[int, float] = {}  # in-flight requests -> when they were sent
         self._last_delay = 0.0
         self._auth = auth

@@ -81,6 +81,11 @@ def register(subparsers: Any) -> None:
     add.add_argument(
         "--proxy", default="", help="http(s)://host:port for this EHR (default: the system's)"
     )
+    add.add_argument(
+        "--practice-id",
+        default="",
+        help="athenahealth: the practice id (sent as ah-practice on schedule and patient searches)",
+    )
     test = actions.add_parser("test", help="check metadata, SMART discovery and a sample read")
     sign_in = actions.add_parser(
         "sign-in", help="sign in through the browser (prints the link; --lasting: no browser later)"
@@ -302,6 +307,8 @@ def _add_config(args: argparse.Namespace) -> tuple[Any, str | None, str | None]:
     if args.redirect_port is not None and not 0 <= args.redirect_port <= 65535:
         raise Refusal("--redirect-port takes a port number from 1 to 65535 (0: any free port).")
     vendor = Vendor(_VENDORS[args.vendor])
+    if args.practice_id.strip() and vendor is not Vendor.ATHENAHEALTH:
+        raise Refusal("--practice-id is for athenahealth connections (--vendor athenahealth).")
     preset = preset_for(vendor)
     scopes = tuple(args.scopes.split())
     if not scopes and method is AuthMethod.SMART_BACKEND_SERVICES:
@@ -323,6 +330,7 @@ def _add_config(args: argparse.Namespace) -> tuple[Any, str | None, str | None]:
         api_key_header=args.api_key_header.strip() or "X-API-Key",
         ca_file=ca_file,
         proxy=args.proxy.strip(),
+        practice_id=args.practice_id.strip(),
     )
     return config, kind, secret
 
