@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from healthprep_desktop import APP_NAME
@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A batch sends several events per patient (fetching, screening, rendering, done), dozens a
+# second. The rows are announced to the view at most this often, and the batch panel's text
+# changes at most this often (each change lays the window out again): the window stays
+# current to the eye without repainting per event.
+ROW_FLUSH_MS = 50
+PROGRESS_MS = 200
+
 
 class BatchController(QObject):
     rescreened = Signal(str)  # patient id: one patient was prepared again (a correction)
@@ -32,6 +39,9 @@ class BatchController(QObject):
         self.runner = window.runner
         self._busy = False
         self._single: str | None = None  # the patient a one-patient run re-prepares
+        self._rows_timer = _single_shot(self, ROW_FLUSH_MS, window.model.flush)
+        self._progress_timer = _single_shot(self, PROGRESS_MS, self._show_progress)
+        self._pending_progress: JobProgress | None = None
         runner = self.runner
         runner.patient_changed.connect(self._patient_event)
         runner.progress.connect(self._progress)
@@ -174,10 +184,29 @@ class BatchController(QObject):
         w.date_edit.setEnabled(not running and not w.locked)
 
     def _patient_event(self, event: PatientEvent) -> None:
-        self.window.model.apply_event(event)
+        self.window.model.apply_event(event, notify=False)
+        if not self._rows_timer.isActive():
+            self._rows_timer.start()
 
     def _progress(self, progress: JobProgress) -> None:
-        self.window.batch_panel.update_progress(progress)
+        shown = self.window.batch_panel.last
+        self._pending_progress = progress
+        if shown is None or shown.phase is not progress.phase:
+            self._show_progress()  # a new phase (paused, waiting for sign-in, ended) at once
+        elif not self._progress_timer.isActive():
+            self._progress_timer.start()
+
+    def _show_progress(self) -> None:
+        self._progress_timer.stop()
+        progress, self._pending_progress = self._pending_progress, None
+        if progress is not None:
+            self.window.batch_panel.update_progress(progress)
+
+    def flush(self) -> None:
+        """Show what is pending now (the batch ended, or a test looks)."""
+        self._rows_timer.stop()
+        self.window.model.flush()
+        self._show_progress()
 
     def _outage_changed(self, reason: object) -> None:
         text = None if reason is None else str(reason)
@@ -188,6 +217,7 @@ class BatchController(QObject):
             self.window.statusBar().showMessage(
                 "The EHR cannot be reached: preparing is paused and resumes by itself.", 15_000
             )
+            self.alert()  # paused: the coordinator may be waiting on sheets behind other work
 
     def _reconnect_needed(self) -> None:
         w = self.window
@@ -205,6 +235,7 @@ class BatchController(QObject):
 
     def _done(self, summary: object) -> None:
         w = self.window
+        self.flush()
         self.set_controls(running=False)
         w.batch_panel.ended()
         last = w.batch_panel.last
@@ -237,6 +268,7 @@ class BatchController(QObject):
 
     def _failed(self, exc: BaseException) -> None:
         w = self.window
+        self.flush()
         self.set_controls(running=False)
         w.batch_panel.ended()
         log.warning("preparing sheets failed: %s", type(exc).__name__)
@@ -246,6 +278,14 @@ class BatchController(QObject):
             self.alert()
         self._single = None
         w.batch_finished.emit(exc)
+
+
+def _single_shot(parent: QObject, milliseconds: int, slot: Any) -> QTimer:
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(milliseconds)
+    timer.timeout.connect(slot)
+    return timer
 
 
 def _needs_consent(reason: str) -> bool:

@@ -72,6 +72,9 @@ class BatchPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.retry_button.clicked.connect(self.retry_requested)
         self.label.setWordWrap(True)
+        # Two lines' room from the start: a text that wraps onto a second line mid-batch would
+        # otherwise grow the panel, shrink the schedule and repaint every row of it.
+        self.label.setMinimumHeight(self.label.fontMetrics().lineSpacing() * 2)
         layout.addWidget(self.bar, 1)
         layout.addWidget(self.label, 2)
         layout.addWidget(self.pause_button)
@@ -80,6 +83,12 @@ class BatchPanel(QWidget):
         self.paused = False
         self.outage: str | None = None
         self.last: JobProgress | None = None
+        # The panel's room is kept while it is hidden: showing it at a batch's start would
+        # otherwise shrink the schedule and repaint all of its rows at once (the batch's
+        # longest event-loop stall, measured with bench/ui.py --sample-stalls).
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
         self.hide()
 
     def reset(self) -> None:

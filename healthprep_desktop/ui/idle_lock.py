@@ -23,6 +23,13 @@ from PySide6.QtWidgets import (
 from healthprep_desktop.store import Store
 from healthprep_desktop.ui import tasks
 from healthprep_desktop.ui.unlock import verify_unlock
+from healthprep_desktop.ui.unlock_os import (
+    OsAuthenticator,
+    check_os_credential,
+    os_unlock_enabled,
+    platform_authenticator,
+    set_os_unlock,
+)
 from healthprep_desktop.ui.unlock_pin import (
     UnlockThrottle,
     audit_lock,
@@ -93,11 +100,19 @@ class LockScreen(QWidget):
     unlocked = Signal()
 
     def __init__(
-        self, store: Store, parent: QWidget | None = None, *, throttle: UnlockThrottle | None = None
+        self,
+        store: Store,
+        parent: QWidget | None = None,
+        *,
+        throttle: UnlockThrottle | None = None,
+        os_auth: OsAuthenticator | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
         self.throttle = throttle or UnlockThrottle()
+        # The OS account check (unlock_os.py), used when the store opted in; found on first
+        # use so a store that did not opt in never touches PAM.
+        self._os_auth = os_auth
         self._task: asyncio.Task[bool] | None = None
         self._wait_timer = QTimer(self)
         self._wait_timer.setInterval(1000)
@@ -129,20 +144,37 @@ class LockScreen(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d1242f;")
         layout.addWidget(self.error)
+        # Where nothing but a click guards the lock (a keyring store without a PIN), the OS
+        # account's password can be required from now on: stricter only, so offered here.
+        self.require_os = QPushButton("Require my computer password to unlock")
+        self.require_os.setObjectName("requireOsPassword")
+        self.require_os.clicked.connect(self._require_os_password)
+        self.require_os.hide()
+        layout.addWidget(self.require_os, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(2)
         self._method = "keyring"
         self.reset(audit=False)
 
     @property
     def method(self) -> str:
-        """What unlocks: "passphrase", "pin" or "keyring" (a store from before PINs)."""
+        """What unlocks: "passphrase", "os" (the OS account's password, opted in), "pin",
+        or "keyring" (a store from before PINs)."""
         return self._method
+
+    def os_authenticator(self) -> OsAuthenticator | None:
+        if self._os_auth is None:
+            self._os_auth = platform_authenticator()
+        return self._os_auth
 
     def reset(self, *, audit: bool = True) -> None:
         """Show the lock for a new lock period (the window calls this when it locks)."""
+        os_auth = self.os_authenticator() if os_unlock_enabled(self.store) else None
         if self.store.uses_passphrase:
             self._method = "passphrase"
             hint = "Enter the database passphrase to continue."
+        elif os_auth is not None:
+            self._method = "os"
+            hint = f"Enter {os_auth.label} to continue."
         elif has_pin(self.store):
             self._method = "pin"
             hint = "Enter your HealthPrep Desktop PIN to continue."
@@ -154,7 +186,11 @@ class LockScreen(QWidget):
             )
         self.hint.setText(hint)
         self.passphrase.setVisible(self._method != "keyring")
-        self.passphrase.setPlaceholderText("PIN" if self._method == "pin" else "Passphrase")
+        offer = self._method == "keyring" and self.os_authenticator() is not None
+        self.require_os.setVisible(offer)
+        self.passphrase.setPlaceholderText(
+            {"pin": "PIN", "os": "Password"}.get(self._method, "Passphrase")
+        )
         self.passphrase.clear()
         self.error.clear()
         if audit:
@@ -162,6 +198,10 @@ class LockScreen(QWidget):
         self._waited()
         if self._method != "keyring":
             self.passphrase.setFocus()
+
+    def _require_os_password(self) -> None:
+        set_os_unlock(self.store, True)
+        self.reset(audit=False)
 
     def try_unlock(self) -> None:
         if self._task is not None and not self._task.done():
@@ -172,17 +212,24 @@ class LockScreen(QWidget):
         secret = self.passphrase.text()
         if self._method != "keyring" and not secret:
             self.error.setText(
-                "Enter the PIN." if self._method == "pin" else "Enter the passphrase."
+                {"pin": "Enter the PIN.", "os": "Enter the password."}.get(
+                    self._method, "Enter the passphrase."
+                )
             )
             return
         self.button.setEnabled(False)
         self.passphrase.setEnabled(False)
         self.error.setText("Checking…")
-        store, method = self.store, self._method
+        store, method, os_auth = self.store, self._method, self._os_auth
 
         def check() -> bool:
-            ok = check_pin(store, secret) if method == "pin" else verify_unlock(store, secret)
-            audit_unlock(store, ok, method)
+            if method == "pin":
+                ok = check_pin(store, secret)
+            elif method == "os" and os_auth is not None:
+                ok = check_os_credential(os_auth, secret)
+            else:
+                ok = verify_unlock(store, secret)
+            audit_unlock(store, ok, "os account" if method == "os" else method)
             return ok
 
         self._task = tasks.start(
@@ -208,6 +255,7 @@ class LockScreen(QWidget):
             {
                 "passphrase": "That passphrase does not open the database. Try again.",
                 "pin": "That PIN is not right. Try again.",
+                "os": "That is not your computer account password. Try again.",
             }.get(
                 self._method,
                 "The system keyring did not unlock the database. Check that you are signed in.",

@@ -48,6 +48,7 @@ from healthprep_desktop.ui.idle_lock import IdleWatcher, LockScreen
 from healthprep_desktop.ui.login import is_demo
 from healthprep_desktop.ui.main_actions import build_actions, build_menus, build_toolbars
 from healthprep_desktop.ui.main_dialogs import ChildWindows
+from healthprep_desktop.ui.schedule_corrections import ScheduleCorrections
 from healthprep_desktop.ui.schedule_model import ScheduleFilter, ScheduleModel
 from healthprep_desktop.ui.schedule_view import ScheduleView
 from healthprep_desktop.ui.session import AppSession
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self.batch = BatchController(self)
         self.sheets = SheetOpener(self)
         self.dialogs = ChildWindows(self)
+        self.corrections = ScheduleCorrections(self)
+        self.schedule_view.row_menu_parts.append(self.corrections.add_to_menu)
         self.batch.rescreened.connect(self._rescreened)
         self.connection.changed.connect(lambda _view: self.dialogs.sync_post_switch())
 

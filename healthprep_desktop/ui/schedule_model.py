@@ -51,6 +51,23 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
 Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_FONT = int(Qt.ItemDataRole.FontRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole.value)
+_UNUSED_ROLES = frozenset(
+    int(r.value)
+    for r in (
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.CheckStateRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.SizeHintRole,
+        Qt.ItemDataRole.StatusTipRole,
+        Qt.ItemDataRole.WhatsThisRole,
+    )
+)
 
 
 class ScheduleModel(QAbstractTableModel):
@@ -58,14 +75,43 @@ class ScheduleModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[DayRow] = []
         self._position: dict[str, int] = {}
-        self.today = today or date.today()  # ages are shown as of this day (the clinic day)
+        self._today = today or date.today()  # ages are shown as of this day (the clinic day)
+        # Display texts per row position, made on first paint: a paint asks data() about
+        # seven roles of every visible cell, and recomputing ages and times each time made
+        # a full repaint of a 500-patient day cost tens of milliseconds.
+        self._texts: dict[int, tuple[str, ...]] = {}
+        self._dirty: set[int] = set()  # rows changed but not yet announced (see flush)
+
+    @property
+    def today(self) -> date:
+        return self._today
+
+    @today.setter
+    def today(self, day: date) -> None:
+        if day != self._today:
+            self._today = day
+            self._texts.clear()  # ages depend on it
 
     # Loading ----------------------------------------------------------------------------
 
     def set_rows(self, rows: list[DayRow]) -> None:
+        ordered = sorted(rows, key=self._key, reverse=self._descending)
+        if [r.patient_id for r in ordered] == [r.patient_id for r in self._rows]:
+            # The same patients in the same order (Prepare re-reads the day it shows; a batch
+            # ends with a reload): only the rows that differ change. A model reset would
+            # repaint the whole table, the longest stall of a batch's start.
+            for position, (old, new) in enumerate(zip(self._rows, ordered, strict=True)):
+                if old != new:
+                    self._rows[position] = new
+                    self._texts.pop(position, None)
+                    self._dirty.add(position)
+            self.flush()
+            return
         self.beginResetModel()
-        self._rows = sorted(rows, key=self._key, reverse=self._descending)
+        self._rows = ordered
         self._position = {r.patient_id: i for i, r in enumerate(self._rows)}
+        self._texts.clear()
+        self._dirty.clear()
         self.endResetModel()
 
     def row_at(self, position: int) -> DayRow:
@@ -88,6 +134,8 @@ class ScheduleModel(QAbstractTableModel):
         ids = [self._rows[i.row()].patient_id if i.isValid() else None for i in persistent]
         self._rows.sort(key=self._key, reverse=self._descending)
         self._position = {r.patient_id: i for i, r in enumerate(self._rows)}
+        self._texts.clear()
+        self._dirty.clear()  # layoutChanged repaints every row
         moved = [
             self.index(self._position[pid], old.column()) if pid is not None else QModelIndex()
             for pid, old in zip(ids, persistent, strict=True)
@@ -102,8 +150,10 @@ class ScheduleModel(QAbstractTableModel):
         position = self._position.get(patient_id)
         return None if position is None else self._rows[position]
 
-    def apply_event(self, event: PatientEvent) -> None:
-        """A batch event: update (or append) the patient's row."""
+    def apply_event(self, event: PatientEvent, *, notify: bool = True) -> None:
+        """A batch event: update (or append) the patient's row. ``notify=False`` keeps the
+        change unannounced until ``flush()`` (a batch sends several events per patient; the
+        view repaints once per flush instead of once per event)."""
         position = self._position.get(event.patient_id)
         if position is None:
             position = len(self._rows)
@@ -127,14 +177,40 @@ class ScheduleModel(QAbstractTableModel):
         # Only the columns that change: a change in the sort column makes the proxy re-sort
         # the whole day, hundreds of times a minute during a batch.
         first = SUMMARY if event.summary is not None or "stale" in changes else SHEET
-        self.update_row(replace(row, **changes), first_column=first, last_column=REASON)
+        if notify:
+            self.update_row(replace(row, **changes), first_column=first, last_column=REASON)
+        else:
+            self._rows[position] = replace(row, **changes)
+            self._texts.pop(position, None)
+            self._dirty.add(position)
 
     def update_row(
         self, row: DayRow, *, first_column: int = 0, last_column: int = len(COLUMNS) - 1
     ) -> None:
         position = self._position[row.patient_id]
         self._rows[position] = row
+        self._texts.pop(position, None)
+        self._dirty.discard(position)
         self.dataChanged.emit(self.index(position, first_column), self.index(position, last_column))
+
+    @property
+    def pending(self) -> int:
+        """Rows changed by ``apply_event(notify=False)`` and not yet flushed."""
+        return len(self._dirty)
+
+    def flush(self) -> None:
+        """Announce the rows changed since the last flush: one dataChanged per run of
+        neighbouring rows (the view repaints just those rows)."""
+        if not self._dirty:
+            return
+        positions = sorted(self._dirty)
+        self._dirty.clear()
+        start = previous = positions[0]
+        for position in [*positions[1:], -2]:
+            if position != previous + 1:
+                self.dataChanged.emit(self.index(start, 0), self.index(previous, REASON))
+                start = position
+            previous = position
 
     # Qt model interface -----------------------------------------------------------------
 
@@ -151,31 +227,42 @@ class ScheduleModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        # Called about seven times per visible cell per paint: the roles nobody sets leave
+        # first, and the texts come from a per-row cache.
+        if role in _UNUSED_ROLES or not index.isValid():
             return None
-        row = self._rows[index.row()]
+        position = index.row()
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _display(row, column, self.today)
+        if role == _DISPLAY:
+            return self._row_texts(position)[column]
+        row = self._rows[position]
+        if role == _FOREGROUND:
+            return _foreground(row, column)
+        if role == _FONT:
+            if (row.stale and column in (SUMMARY, PREPARED)) or row.visit_change == CANCELLED_VISIT:
+                font = QFont()
+                font.setItalic(row.visit_change != CANCELLED_VISIT)
+                font.setStrikeOut(row.visit_change == CANCELLED_VISIT)
+                return font
+            return None
         if role == SORT_ROLE:
             return _sort_key(row, column, self.today)
         if role == ROW_ROLE:
             return row
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             return _tooltip(row, column)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return _foreground(row, column)
-        if role == Qt.ItemDataRole.FontRole and (
-            (row.stale and column in (SUMMARY, PREPARED)) or row.visit_change == CANCELLED_VISIT
-        ):
-            font = QFont()
-            font.setItalic(row.visit_change != CANCELLED_VISIT)
-            font.setStrikeOut(row.visit_change == CANCELLED_VISIT)
-            return font
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            return _display(row, column, self.today) or "empty"
+        if role == _ACCESSIBLE:
+            return self._row_texts(position)[column] or "empty"
         return None
+
+    def _row_texts(self, position: int) -> tuple[str, ...]:
+        texts = self._texts.get(position)
+        if texts is None:
+            row = self._rows[position]
+            texts = tuple(_display(row, column, self._today) for column in range(len(COLUMNS)))
+            self._texts[position] = texts
+        return texts
 
 
 def _tooltip(row: DayRow, column: int) -> str | None:

@@ -3,6 +3,8 @@ patients with its context menu, and the empty-day hint."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -122,6 +124,8 @@ class ScheduleView(QWidget):
         self.empty_label.hide()
         layout.addWidget(self.empty_label)
         self.row_actions: list[QAction] = []  # the context menu's, set by the window
+        # Parts of the menu made per row (e.g. marking a screening), set by the window.
+        self.row_menu_parts: list[Callable[[QMenu, DayRow], object]] = []
         for signal in (proxy.rowsInserted, proxy.rowsRemoved, proxy.modelReset):
             signal.connect(self.update_counts)
         proxy.layoutChanged.connect(self.update_counts)
@@ -156,6 +160,10 @@ class ScheduleView(QWidget):
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         for action in self.row_actions:
             menu.addAction(action)
+        row = self.selected_row()
+        if row is not None:
+            for part in self.row_menu_parts:
+                part(menu, row)
         return menu
 
     # Providers and counts ----------------------------------------------------------------
@@ -191,7 +199,10 @@ class ScheduleView(QWidget):
         for key, title, status in TOTALS:
             n = int(getattr(totals, key))
             label = self.total_labels[key]
-            label.setText(f"{title}: {n}")
+            text = f"{title}: {n}"
+            if label.text() == text:
+                continue  # unchanged: a style sheet set again re-polishes the label for nothing
+            label.setText(text)
             colour = theme.status_color(status) if status is not None and n else None
             label.setStyleSheet(
                 f"color: {colour.name()}; font-weight: bold;" if colour is not None else ""

@@ -115,11 +115,12 @@ def test_columns_colours_filters_and_context_menu(qtbot: QtBot, window: MainWind
     window.schedule_view.mode_combo.setCurrentText(ScheduleFilter.STALE_ONLY)
     assert proxy.rowCount() == 1 and proxy.index(0, MRN).data() == ""
     window.schedule_view.mode_combo.setCurrentText(ScheduleFilter.ALL)
-    # The context menu: open, print, re-prepare, copy MRN.
+    # The context menu: open, print, re-prepare, copy MRN; then the row's corrections.
     window.table.setCurrentIndex(proxy.index(first, MRN))
     menu = window.schedule_view.context_menu()
-    texts = [a.text().replace("&", "") for a in menu.actions()]
-    assert texts == ["Open sheet", "Print this sheet…", "Re-prepare this patient", "Copy MRN"]
+    texts = [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
+    assert texts[:4] == ["Open sheet", "Print this sheet…", "Re-prepare this patient", "Copy MRN"]
+    assert texts[4].startswith("Mark a screening…") and texts[5].startswith("Re-screen now")
     menu.close()
     window.main_actions.copy_mrn.trigger()
     assert QGuiApplication.clipboard().text() == "MRN-0042"
