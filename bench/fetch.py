@@ -13,7 +13,9 @@ what exceeds it. Per profile, three runs over the same patients:
   planned   the fetch plan (fhir/fetch_plan.py) a batch uses;
   rerun     the same day again after 5 % of the patients changed: the planned fetch with
             `_lastUpdated`/`_since` and ETags, and where the server allows a search without a
-            patient, one `_lastUpdated` search per type first to skip unchanged patients.
+            patient, one `_lastUpdated` search per type first to skip unchanged patients;
+            where it does not but offers Bulk Data export (us-core, epic-like...), one
+            `Group/panel/$export?_since=` (fhir/changed_patients.py) instead.
 
 Printed: requests per patient, wall time, the rate-limit bound (requests / rate) and the ratio
 (target <= 1.1), the planned saving (target >= 30 % on us-core), the rerun's share of the first
@@ -49,6 +51,7 @@ from healthprep_desktop.screening.needs import chart_needs
 
 SCOPES = ("system/*.read",)
 CHANGED_FRACTION = 0.05
+PANEL_GROUP = "panel"  # the sandbox's Group of every patient (docs/sandbox-bulk.md)
 
 
 def serve(
@@ -134,7 +137,9 @@ async def fetch_day(
     started = time.perf_counter()
     wanted = patient_ids
     if since is not None:
-        changed = await changed_patients(client, capabilities, chart_needs().types, since)
+        changed = await changed_patients(
+            client, capabilities, chart_needs().types, since, group_id=PANEL_GROUP
+        )
         if changed is not None:
             wanted = [p for p in patient_ids if p in changed]
 
