@@ -70,6 +70,7 @@ def _evidence_text(e: dict[str, Any]) -> str:
     if e.get("source"):  # several sources (issue 16): where this evidence came from
         also = [str(s) for s in e.get("also_in") or []]
         parts.append(str(e["source"]) + (f" (also in {', '.join(also)})" if also else ""))
+    parts.extend(str(c) for c in e.get("conflicts") or [])  # "St Mary's Hospital had 8.1 %"
     return " · ".join(parts)
 
 
