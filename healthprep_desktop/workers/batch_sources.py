@@ -44,6 +44,7 @@ from healthprep_desktop.sources.normalise import demographics
 from healthprep_desktop.store import AuditAction, Store, TenantScope
 from healthprep_desktop.store import Outcome as AuditOutcome
 from healthprep_desktop.workers.batch_support import BatchSummary
+from healthprep_desktop.workers.chart import record_hash
 from healthprep_desktop.workers.connections import open_connection
 from healthprep_desktop.workers.db import StoreExecutor
 from healthprep_desktop.workers.evidence_sources import EvidenceSources, evidence_sources
@@ -228,6 +229,17 @@ class SourceReader:
                 ehr_user=self.user,
             )
             return SourceFailure(source.source, type(exc).__name__)
+        # Kept (encrypted, under the source's connection and its patient id) so an offline
+        # re-screen after a correction screens the same merged chart (rescreen_sources.py).
+        await self.db.call(
+            scope.records.put,
+            source.connection_id,
+            remote,
+            fetched_at=(fetched.record.fetched_at or datetime.now(UTC)).isoformat(),
+            etags={},
+            record={"patient": fetched.record.patient, "resources": fetched.record.resources},
+            record_hash=record_hash(fetched.record),
+        )
         # Reading another organization's chart is a disclosure like any other: audited.
         await self.db.call(
             scope.audit,

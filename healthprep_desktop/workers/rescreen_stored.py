@@ -26,6 +26,7 @@ from healthprep_desktop.workers.batch_support import RunContext
 from healthprep_desktop.workers.chart import document_from_prior
 from healthprep_desktop.workers.cpu import PrepareTask, prepare_patient
 from healthprep_desktop.workers.job_steps import dismissed_pairs, job_options, user_entries
+from healthprep_desktop.workers.rescreen_sources import secondary_ids, with_stored_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +41,14 @@ class NoStoredChart(ValueError):
 
 
 def latest_chart(scope: TenantScope, patient_id: str) -> StoredRecord | None:
+    """The patient's newest chart from the clinic's own EHR connections (a secondary source's
+    charts are kept under that organization's ids: never taken for the clinic's patient)."""
+    outside = secondary_ids(scope)
     found = [
         stored
         for connection in scope.connections.all()
-        if (stored := scope.records.get(connection.id, patient_id)) is not None
+        if connection.id not in outside
+        and (stored := scope.records.get(connection.id, patient_id)) is not None
     ]
     return max(found, key=lambda s: s.fetched_at) if found else None
 
@@ -87,6 +92,8 @@ def rescreen_from_store(
             "This patient's chart is not on this computer yet: prepare the day to fetch it."
         )
     record, missing = record_from_store(scope, stored)
+    # The linked sources' charts as the batch last read them (issue 16): same merged chart.
+    record, sources = with_stored_sources(scope, stored.connection_id, patient_id, record)
     ctx = RunContext(scope=scope, params={}, options=job_options(Settings(store), scope))
     task = PrepareTask(
         record=record,
@@ -100,6 +107,7 @@ def rescreen_from_store(
         clinic_name=scope.tenant.name,
         cutoffs=ctx.cutoffs,
         tz=ctx.options.get("time_zone"),
+        sources=sources,
     )
     output = prepare_patient(task)
     # No "hashes": the next Prepare screens this patient again with the full visit details

@@ -250,3 +250,32 @@ async def test_the_clinic_day_links_only_true_pairs(
         for e in r["evidence"]
     }
     assert REGISTRY_NAME in named
+
+
+async def test_an_offline_rescreen_keeps_the_hospitals_evidence(
+    multi: Multi, primary: FhirConnection, cpu_pool: CpuPool
+) -> None:
+    """A correction re-screens from the stored charts: the hospital's chart is stored too, so
+    the colonoscopy done there still counts (and a later unlink drops it offline as well)."""
+    from healthprep_desktop.workers.rescreen_stored import rescreen_from_store
+
+    pid = _auto_linkable(multi, sorted(multi.shared.hospital_colonoscopies))[0]
+    summary = await _run(multi, primary, cpu_pool, patient_ids=(pid,))
+    assert _result(_sheet(multi, summary, pid)[0], "colorectal")["status"] == "complete"
+    (link,) = [d for d in multi.scope.links.linked(pid) if d.source_id == HOSPITAL_ID]
+    hospital_connection = multi.scope.connections.by_name(HOSPITAL_NAME)
+    assert hospital_connection is not None
+    assert multi.scope.records.get(hospital_connection.id, link.remote_id) is not None
+
+    again = rescreen_from_store(multi.store, multi.scope.id, pid, CLINIC_DAY)
+    sheet = multi.scope.sheets.get(again.sheet_id)
+    assert sheet is not None
+    colorectal = _result(sheet.info.results, "colorectal")
+    assert colorectal["status"] == "complete"
+    assert any(e["source"] == HOSPITAL_NAME for e in colorectal["evidence"])
+
+    multi.scope.links.unlink(link, by="tester")
+    unlinked = rescreen_from_store(multi.store, multi.scope.id, pid, CLINIC_DAY)
+    sheet = multi.scope.sheets.get(unlinked.sheet_id)
+    assert sheet is not None
+    assert _result(sheet.info.results, "colorectal")["status"] != "complete"
