@@ -111,6 +111,9 @@ class ConnectionConfig:
     # athenahealth: the practice every search that names no patient must carry as
     # ah-practice=Organization/a-1.Practice-{id} (the schedule, a Patient search); "" = none.
     practice_id: str = ""
+    # The Group the EHR made for this app's patients, for Bulk Data: a rerun exports it with
+    # `_since` to learn which charts changed (fhir/changed_patients.py); "" = no export path.
+    panel_group_id: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))

@@ -287,6 +287,8 @@ class BatchJob:
         concurrency = self._concurrency or configured or self._default_concurrency()
         self._user = ehr_user(self.connection)
         steps = await self._steps(scope)
+        if not steps.spec.force:  # a rerun asks once which charts changed (issue 18)
+            await steps.fetcher.ask_changes(scope, steps.connection_id, patients)
         queue: asyncio.Queue[str] = asyncio.Queue()
         # Every patient starts pending: the first progress event (with the total) says so; one
         # event per patient here would make a window redraw hundreds of rows in one go.

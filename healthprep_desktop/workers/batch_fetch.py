@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from healthprep_desktop.fhir.changed_patients import can_list_changes, changed_patients
 from healthprep_desktop.fhir.discovery import Capabilities
 from healthprep_desktop.fhir.errors import FhirError, ServerTimeout
-from healthprep_desktop.fhir.record import FetchResult, RawDocument, fetch_patient_record
+from healthprep_desktop.fhir.fetch_plan import NOT_OFFERED, plan_fetch
+from healthprep_desktop.fhir.record import (
+    FetchReport,
+    FetchResult,
+    RawDocument,
+    fetch_patient_record,
+)
 from healthprep_desktop.fhir.schedule import ScheduledVisit, fetch_schedule, unique_patients
 from healthprep_desktop.fhir.search_limits_store import save_scope_limits
 from healthprep_desktop.fhir.session import FhirConnection
@@ -23,6 +31,7 @@ from healthprep_desktop.screening.documents import (
     from_cache,
     remember,
 )
+from healthprep_desktop.screening.needs import chart_needs
 from healthprep_desktop.screening.record import DocumentText, PatientRecord, TextMethod
 from healthprep_desktop.screening.sheet_model import Appointment
 from healthprep_desktop.store import AuditAction, TenantScope
@@ -39,7 +48,44 @@ from healthprep_desktop.workers.cpu import CpuPool
 from healthprep_desktop.workers.db import StoreExecutor
 from healthprep_desktop.workers.job import JobSpec
 
+log = logging.getLogger(__name__)
 SINCE_SKEW = timedelta(minutes=5)  # clocks differ: ask for a little more than strictly changed
+# What a `Group/[id]/$export?_since=` costs, about: kick-off, a poll or two, the changed types'
+# files, the delete.
+EXPORT_REQUESTS = 8
+UNCHANGED = "unchanged"  # FetchReport.strategy of a stored chart reused without a request
+
+
+@dataclass(frozen=True, slots=True)
+class DayChanges:
+    """The rerun's one question to the server (fhir/changed_patients.py): which patients had
+    anything change after `since`, as of `asked_at`. A stored chart fetched at or after
+    `since` + SINCE_SKEW of a patient not in `changed` is still current."""
+
+    since: datetime
+    asked_at: datetime
+    changed: frozenset[str]
+
+    def unchanged(self, patient_id: str, previous: StoredRecord) -> bool:
+        fetched_at = datetime.fromisoformat(previous.fetched_at)
+        covered = self.since <= fetched_at - SINCE_SKEW and fetched_at <= self.asked_at
+        return covered and patient_id not in self.changed
+
+
+def _stored_charts(
+    scope: TenantScope, conn_id: int, patient_ids: list[str]
+) -> tuple[int, datetime | None]:
+    """How many of the patients have a stored chart, and the oldest one's fetch time."""
+    count, oldest = 0, None
+    for patient_id in patient_ids:
+        stored = scope.records.get(conn_id, patient_id)
+        if stored is None:
+            continue
+        count += 1
+        fetched_at = datetime.fromisoformat(stored.fetched_at)
+        if oldest is None or fetched_at < oldest:
+            oldest = fetched_at
+    return count, oldest
 
 
 async def resolve_patients(
@@ -79,7 +125,87 @@ class ChartFetcher:
     user: str | None
     patient_budget: float
     capabilities: Capabilities | None = None
+    changes: DayChanges | None = None  # set by ask_changes on a rerun the server can answer
     _practitioners: dict[str, str] = field(default_factory=dict)
+
+    async def ask_changes(self, scope: TenantScope, conn_id: int, patient_ids: list[str]) -> None:
+        """On a rerun, ask the server once which of the day's patients changed since the oldest
+        stored chart, so the others are not asked one by one (issue 18). Nothing stored, or a
+        server that cannot say: every patient is fetched incrementally as before."""
+        stored, oldest = await self.db.call(_stored_charts, scope, conn_id, patient_ids)
+        if oldest is None:
+            return
+        since = oldest - SINCE_SKEW
+        if not self._worth_asking(stored, since):
+            return
+        asked_at = datetime.now(UTC)  # before the question: later changes are not covered
+        group = self.connection.config.panel_group_id or None
+        try:
+            changed = await changed_patients(
+                self.connection.client, self.capabilities, chart_needs().types, since,
+                group_id=group,
+            )  # fmt: skip
+        except FhirError as exc:  # the patients' own fetches will meet it again, and say so
+            log.info("asking which charts changed failed (%s)", type(exc).__name__)
+            return
+        if changed is not None:
+            self.changes = DayChanges(since, asked_at, frozenset(changed))
+
+    def _worth_asking(self, stored: int, since: datetime) -> bool:
+        """Whether the question costs fewer requests than asking each stored patient: one
+        search per type (and the Patient) where searches can list changes, a handful for the
+        export; a few patients on a server with `$everything` are cheaper asked one by one."""
+        types = chart_needs().types
+        if can_list_changes(self.capabilities, types):
+            offered = self.capabilities.resources if self.capabilities is not None else {}
+            question = 1 + sum(1 for t in types if t != "Medication" and t in offered)
+        else:
+            question = EXPORT_REQUESTS
+        limits = self.connection.client.search_limits
+        per_patient = plan_fetch(self.capabilities, since=since, limits=limits).expected_requests()
+        return stored * per_patient > question
+
+    async def _reuse(
+        self, scope: TenantScope, patient_id: str, previous: StoredRecord
+    ) -> FetchedChart:
+        """The stored chart as the incremental fetch would have merged it when nothing
+        changed: the same resources in the same order, the stored Patient, the documents'
+        text from the cache (documents()), and the warnings the plan itself gives."""
+        assert self.changes is not None
+        stored = previous.record
+        limits = self.connection.client.search_limits
+        plan = plan_fetch(self.capabilities, since=self.changes.since, limits=limits)
+        not_offered = [t for t, why in plan.skipped if why == NOT_OFFERED]
+        # Word for word as fhir/record.py says it, so the sheet is the same either way.
+        warnings = (
+            [f"the server does not offer {', '.join(not_offered)}; screened without them"]
+            if not_offered
+            else []
+        )
+        record = PatientRecord(
+            patient=stored.get("patient") or {},
+            resources=list(stored.get("resources") or []),
+            fetched_at=self.changes.asked_at,
+            source=self.connection.config.name,
+            warnings=warnings,
+        )
+        report = FetchReport(
+            patient_id=patient_id,
+            strategy=UNCHANGED,
+            resources=len(record.resources),
+            etags=dict(previous.etags),
+            patient_unchanged=True,
+        )
+        prior_docs = {d["reference"]: d for d in stored.get("documents", [])}
+        await self.db.call(
+            scope.audit,
+            AuditAction.FETCH,
+            patient_id=patient_id,
+            detail=f"job {self.job_id}: unchanged since the last fetch, stored chart used "
+            "(0 requests)",
+            ehr_user=self.user,
+        )
+        return FetchedChart(FetchResult(record, [], report), record, prior_docs)
 
     async def chart(
         self,
@@ -90,7 +216,14 @@ class ChartFetcher:
         deadline: float,
     ) -> FetchedChart:
         """The patient's chart, merged with the stored one when only changes were fetched; the
-        app's own posted sheets are left out (they are not the patient's history)."""
+        app's own posted sheets are left out (they are not the patient's history). A patient
+        the day's change question ruled out gets the stored chart, with no request."""
+        if (
+            previous is not None
+            and self.changes is not None
+            and self.changes.unchanged(patient_id, previous)
+        ):
+            return await self._reuse(scope, patient_id, previous)
         since = None
         if previous is not None:
             since = datetime.fromisoformat(previous.fetched_at) - SINCE_SKEW

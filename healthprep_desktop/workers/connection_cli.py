@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ _AUTH: dict[str, tuple[str, str | None, str | None]] = {
     "api-key": ("api_key", "api_key", "API_KEY"),
     "none": ("none", None, None),
 }
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR's id datatype
 _VENDORS = {
     "epic": "epic",
     "oracle-health": "oracle_health",
@@ -85,6 +87,12 @@ def register(subparsers: Any) -> None:
         "--practice-id",
         default="",
         help="athenahealth: the practice id (sent as ah-practice on schedule and patient searches)",
+    )
+    add.add_argument(
+        "--panel-group",
+        default="",
+        help="the id of the Group the EHR made for this app's patients (Bulk Data): reruns "
+        "export it to learn which charts changed",
     )
     test = actions.add_parser("test", help="check metadata, SMART discovery and a sample read")
     sign_in = actions.add_parser(
@@ -309,6 +317,9 @@ def _add_config(args: argparse.Namespace) -> tuple[Any, str | None, str | None]:
     vendor = Vendor(_VENDORS[args.vendor])
     if args.practice_id.strip() and vendor is not Vendor.ATHENAHEALTH:
         raise Refusal("--practice-id is for athenahealth connections (--vendor athenahealth).")
+    panel_group = args.panel_group.strip()
+    if panel_group and not _FHIR_ID.fullmatch(panel_group):
+        raise Refusal("--panel-group takes the Group's FHIR id: letters, digits, '-' and '.'.")
     preset = preset_for(vendor)
     scopes = tuple(args.scopes.split())
     if not scopes and method is AuthMethod.SMART_BACKEND_SERVICES:
@@ -331,6 +342,7 @@ def _add_config(args: argparse.Namespace) -> tuple[Any, str | None, str | None]:
         ca_file=ca_file,
         proxy=args.proxy.strip(),
         practice_id=args.practice_id.strip(),
+        panel_group_id=panel_group,
     )
     return config, kind, secret
 
