@@ -18,6 +18,7 @@ from profiles_support import INTEGRATION_PROFILES
 
 from healthprep_desktop.sandbox.config import FaultConfig
 from healthprep_desktop.sandbox.profiles import apply_profile
+from healthprep_desktop.screening.needs import chart_needs
 from healthprep_desktop.store import Store
 from healthprep_desktop.workers.batch import BatchJob, BatchSummary
 from healthprep_desktop.workers.connections import open_connection
@@ -100,7 +101,12 @@ async def test_clinic_day_gives_the_same_sheets_on_every_profile(
             # (a summary counts the connection's requests so far)
             rerun_requests = again.requests - first.requests
             print(profile, "first run", first.requests, "rerun", rerun_requests)
-            assert rerun_requests <= first.requests
+            # At most the first run plus the one "what changed?" question (a search per type
+            # and the Patient, one page each for 24 patients; a few for a Group export): here
+            # the sandbox's data was loaded seconds before the first run, inside the rerun's
+            # clock-skew margin, so every patient looks changed and the question is spent.
+            question = 1 + len(chart_needs().types)
+            assert rerun_requests <= first.requests + question
         finally:
             await conn.aclose()
     finally:
