@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from healthprep_desktop.sandbox.auth_http import AuthHttp
 from healthprep_desktop.sandbox.bulk import FILE_PATH, STATUS_PATH, BulkService
+from healthprep_desktop.sandbox.bulk.endpoints import BulkEndpoints
 from healthprep_desktop.sandbox.config import SandboxClock, SandboxConfig
 from healthprep_desktop.sandbox.datastore import dumps
 from healthprep_desktop.sandbox.faults import (
@@ -50,13 +51,14 @@ class SandboxApp:
         # Bulk Data export (sandbox/bulk): Group and $export inside the FHIR dispatch, the
         # status and file routes below (before the FHIR catch-all).
         self.bulk = fhir.bulk = BulkService(config, self.orgs, self.stats, self.clock)
+        bulk = BulkEndpoints(self.bulk)  # status and delete, files, the touch control
         auth = AuthHttp(config, self.orgs)
         registration = RegistrationHttp(self.orgs)  # also installs the JWT bearer grant
         routes = [
             Route("/", self._index),
             Route("/_sandbox/stats", self._stats),
             # Change some patients' data so a _since export finds them (sandbox/bulk).
-            Route("/_sandbox/bulk/touch", self.bulk.touch, methods=["POST"]),
+            Route("/_sandbox/bulk/touch", bulk.touch, methods=["POST"]),
             Route("/org/{org_id}/auth/authorize", auth.authorize, methods=["GET", "POST"]),
             Route("/org/{org_id}/auth/token", auth.token, methods=["POST"]),
             Route("/org/{org_id}/auth/jwks", auth.jwks),
@@ -72,12 +74,12 @@ class SandboxApp:
             Route("/org/{org_id}/launch", LaunchHttp(self.orgs).issue, methods=["POST"]),
             Route(
                 "/org/{org_id}/fhir/" + STATUS_PATH + "/{job_id}",
-                self.bulk.status,
+                bulk.status,
                 methods=["GET", "DELETE"],
             ),
             Route(
                 "/org/{org_id}/fhir/" + FILE_PATH + "/{job_id}/{name}",
-                self.bulk.files,
+                bulk.files,
                 methods=["GET", "HEAD"],
             ),
             Route("/org/{org_id}/fhir", fhir.endpoint, methods=_ALL_METHODS),

@@ -14,7 +14,6 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
@@ -29,19 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from healthprep_desktop.ui import tasks
+from healthprep_desktop.ui.panel_exports import ExportTarget, run_export
 from healthprep_desktop.ui.session import describe_error
 from healthprep_desktop.workers.private_files import environment_failure
-
-if TYPE_CHECKING:
-    from healthprep_desktop.store import TenantScope
-
-
-@dataclass(frozen=True, slots=True)
-class ExportTarget:
-    """What the buttons export: one connection's stored panel."""
-
-    scope: TenantScope
-    connection_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +71,6 @@ PROGRESS_EVERY = 250  # patients between progress notes (a note per patient floo
 def _default_runner(
     kind: str, target: ExportTarget, folder: Path, progress: Callable[[int], None]
 ) -> str:
-    from healthprep_desktop.ui.panel_exports import run_export
-
     return run_export(kind, target, folder, progress)
 
 

@@ -9,13 +9,23 @@ ask for and words the outcome without PHI (counts, file names and the folder the
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from healthprep_desktop.exports.run import ExportRequest, ExportResult
 from healthprep_desktop.exports.run import run_export as write_export
 from healthprep_desktop.exports.writers import Format
-from healthprep_desktop.ui.panel_export_bar import ExportTarget
+from healthprep_desktop.store import TenantScope
 from healthprep_desktop.workers.private_files import shared_folder_warning
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTarget:
+    """What the buttons export: one connection's stored panel."""
+
+    scope: TenantScope
+    connection_id: int
+
 
 # Button -> (format, de-identified, with summary, with completeness). The three extras are
 # CSV: the format a coordinator opens in a spreadsheet; the command line offers the others.

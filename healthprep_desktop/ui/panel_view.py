@@ -52,7 +52,8 @@ from healthprep_desktop.ui.panel_data import (
     read_totals,
     tally,
 )
-from healthprep_desktop.ui.panel_export_bar import ExportBar, ExportTarget
+from healthprep_desktop.ui.panel_export_bar import ExportBar
+from healthprep_desktop.ui.panel_exports import ExportTarget
 from healthprep_desktop.ui.panel_model import (
     PATIENT,
     WHY,

@@ -18,7 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
-from healthprep_desktop.sandbox.bulk.endpoints import BulkEndpoints
 from healthprep_desktop.sandbox.bulk.groups import (
     GroupSearchError,
     PanelGroup,
@@ -56,11 +55,6 @@ class BulkService:
         self.clock = clock
         self.jobs = JobRegistry()
         self._temp: str | None = None
-        endpoints = BulkEndpoints(self)
-        # The routes app.py registers: status and delete, files, the touch control.
-        self.status = endpoints.status
-        self.files = endpoints.files
-        self.touch = endpoints.touch
 
     @property
     def profile(self) -> ServerProfile:
