@@ -3,7 +3,8 @@
     .venv/bin/python bench/matching.py [--patients 500] [--seeds 1 2 3]
 
 For each seed: the demo clinic, its hospital's and immunization registry's copies (typos,
-married names, missing phones, look-alikes: sandbox/clinic/shared_patients.py), candidates
+married names, missing phones, moves with or without the former address kept, look-alikes:
+sandbox/clinic/shared_patients.py), candidates
 gathered by the Patient searches matching asks a source for, then scored. Prints precision and
 recall of auto-links, how many patients go to confirmation, false auto-links and the time.
 Targets (issue 16): precision >= 99.5 %, recall >= 95 %, no false auto-link.
@@ -56,6 +57,7 @@ def main() -> None:
             total.missed += q.missed
             total.dated_truth_pairs += q.dated_truth_pairs
             total.dated_correct_auto_links += q.dated_correct_auto_links
+            total.by_previous_address += q.by_previous_address
     print()
     combined = Quality()
     for q in totals.values():
@@ -67,6 +69,7 @@ def main() -> None:
         combined.missed += q.missed
         combined.dated_truth_pairs += q.dated_truth_pairs
         combined.dated_correct_auto_links += q.dated_correct_auto_links
+        combined.by_previous_address += q.by_previous_address
     totals["both sources"] = combined
     for name, q in totals.items():
         verdict = (
@@ -79,6 +82,12 @@ def main() -> None:
             f"(with a clinic birth date {q.dated_recall:7.2%})  "
             f"confirm {q.confirmations}  missed {q.missed}  false auto {len(q.false_auto_links)}"
             f"  {verdict}"
+        )
+        # How much the former addresses carry (without them these would wait for a person).
+        without = (q.correct_auto_links - q.by_previous_address) / max(1, q.truth_pairs)
+        print(
+            f"    linked only through a former address: {q.by_previous_address}"
+            f" (recall without address history {without:7.2%})"
         )
 
 

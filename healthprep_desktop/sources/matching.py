@@ -32,7 +32,7 @@ from healthprep_desktop.sources.model import (
     MatchCandidate,
     Outcome,
 )
-from healthprep_desktop.sources.normalise import are_nicknames
+from healthprep_desktop.sources.normalise import are_nicknames, summarise
 
 # Jaro-Winkler similarity at or above which two different spellings count as a typo.
 FUZZY_SIMILARITY = 0.9
@@ -81,6 +81,10 @@ M_U: dict[str, dict[Level, tuple[float, float]]] = {
     "sex": {Level.EXACT: (0.98, 0.5), Level.DISAGREE: (0.02, 0.5)},
     "postal_code": {Level.EXACT: (0.85, 0.05), Level.DISAGREE: (0.15, 0.95)},
     "phone": {Level.EXACT: (0.7, 0.001), Level.DISAGREE: (0.3, 0.999)},
+    # One record's former address (street and ZIP) is the other's current one: the person moved
+    # and one source kept the history. Compared only when it agrees (no history is no evidence);
+    # among candidates only a former household member shares a street address, hence u.
+    "previous_address": {Level.ALIAS: (0.9, 0.001)},
 }
 WEIGHTS: dict[str, dict[Level, float]] = {
     field: {level: _w(m, u) for level, (m, u) in levels.items()} for field, levels in M_U.items()
@@ -154,6 +158,12 @@ def _phone(a: Demographics, b: Demographics) -> Level:
     return Level.EXACT if a.phones & b.phones else Level.DISAGREE
 
 
+def _previous_address(a: Demographics, b: Demographics) -> Level:
+    if a.former_addresses & b.addresses or a.addresses & b.former_addresses:
+        return Level.ALIAS
+    return Level.MISSING
+
+
 def compare(a: Demographics, b: Demographics) -> tuple[FieldComparison, ...]:
     """Every field's comparison level and weight (MISSING weighs 0)."""
     levels = {
@@ -164,6 +174,7 @@ def compare(a: Demographics, b: Demographics) -> tuple[FieldComparison, ...]:
         "sex": _equal(a.sex, b.sex),
         "postal_code": _equal(a.postal_code, b.postal_code),
         "phone": _phone(a, b),
+        "previous_address": _previous_address(a, b),
     }
     return tuple(
         FieldComparison(name, level, WEIGHTS[name].get(level, 0.0))
@@ -185,10 +196,10 @@ def shared_identifier(
 def _gate(fields: dict[str, Level], score: float, thresholds: Thresholds) -> tuple[Outcome, str]:
     """The score's outcome after the rules that no score overrides."""
     birth, phone = fields["birth_date"], fields["phone"]
+    # Where the person lives or lived: a postal code or street address that agrees.
+    place = fields["postal_code"] == Level.EXACT or fields["previous_address"] == Level.ALIAS
     beyond_names = (
-        birth in (Level.EXACT, Level.TRANSPOSED, Level.PARTIAL)
-        or phone == Level.EXACT
-        or fields["postal_code"] == Level.EXACT
+        birth in (Level.EXACT, Level.TRANSPOSED, Level.PARTIAL) or phone == Level.EXACT or place
     )
     if not beyond_names:
         return Outcome.NO_LINK, "Only names (and sex) agree; names alone never link."
@@ -204,7 +215,7 @@ def _gate(fields: dict[str, Level], score: float, thresholds: Thresholds) -> tup
         return Outcome.CONFIRM, "The given name differs (a twin or sibling?); please confirm."
     if fields["family"] in (Level.DISAGREE, Level.MISSING):
         return Outcome.CONFIRM, "The family name differs (a name change?); please confirm."
-    if phone != Level.EXACT and fields["postal_code"] != Level.EXACT:
+    if phone != Level.EXACT and not place:
         return Outcome.CONFIRM, "Only name, birth date and sex agree; please confirm."
     return Outcome.AUTO_LINK, f"Score {score:.1f} reaches {thresholds.upper:.1f}."
 
@@ -239,6 +250,7 @@ def score_pair(
         reason=reason,
         fields=fields,
         shared_identifier=identifier,
+        remote=summarise(remote),
     )
 
 
@@ -252,6 +264,35 @@ def _demote(candidate: MatchCandidate, reason: str) -> MatchCandidate:
         reason=reason,
         fields=candidate.fields,
         shared_identifier=candidate.shared_identifier,
+        remote=candidate.remote,
+    )
+
+
+_AGREEING_GIVEN = (Level.EXACT, Level.ALIAS, Level.FUZZY)
+
+
+def _level(candidate: MatchCandidate, name: str) -> Level:
+    return next((f.level for f in candidate.fields if f.field == name), Level.MISSING)
+
+
+def is_relative_of(runner_up: MatchCandidate, leader: MatchCandidate) -> bool:
+    """The runner-up is another member of the leader's household, not a rival for the patient.
+
+    The leader agrees on the person's own fields (exact birth date, an agreeing given name);
+    the runner-up is contradicted on one of them (another given name: a twin or sibling; another
+    birth year: a parent or child of the same name). Its agreeing phone and address are then
+    explained by the shared household, which Fellegi-Sunter's independent fields over-count, so
+    they must not make the leader ambiguous. A runner-up with a transposed or missing birth date
+    or a missing given name is still a rival: it could be the same person recorded badly.
+    """
+    if (
+        _level(leader, "birth_date") != Level.EXACT
+        or _level(leader, "given") not in _AGREEING_GIVEN
+    ):
+        return False
+    return _level(runner_up, "given") == Level.DISAGREE or _level(runner_up, "birth_date") in (
+        Level.DISAGREE,
+        Level.PARTIAL,
     )
 
 
@@ -280,6 +321,15 @@ def match_patient(
     kept = [c for c in scored if c.outcome != Outcome.NO_LINK]
     kept.sort(key=lambda c: (c.shared_identifier is None, -c.score, c.remote_id))
     autos = [c for c in kept if c.outcome == Outcome.AUTO_LINK]
+    if (
+        len(kept) > 1
+        and len(autos) == 1
+        and autos[0].shared_identifier is None
+        and all(is_relative_of(c, autos[0]) for c in kept if c is not autos[0])
+    ):
+        # Household members score high on the shared phone and address, sometimes higher than
+        # the patient's own record (which may lack the phone); they are shown, never linked.
+        return [autos[0], *(c for c in kept if c is not autos[0])]
     if len(kept) > 1 and autos and autos[0] is kept[0] and kept[1].score <= kept[0].score - margin:
         # The runner-up is 2**margin times less likely: a look-alike, not a rival. It stays
         # visible as a possible match but is never a second auto-link.
@@ -321,5 +371,9 @@ def search_parameters(local: Demographics) -> list[dict[str, str]]:
             searches.append({"birthdate": swapped.isoformat()})
     if local.family_text and local.given_text:
         searches.append({"family": local.family_text, "given": local.given_text})
+    if local.birth_date is None and local.family_text and local.sex:
+        # Without a birth date a misspelt given name and a missing phone would hide the
+        # patient from every search above; family+gender is a US Core SHOULD combination.
+        searches.append({"family": local.family_text, "gender": local.sex})
     searches += [{"phone": phone} for phone in sorted(local.phones)]
     return searches

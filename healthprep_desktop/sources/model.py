@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -56,6 +56,9 @@ class Demographics:
     postal_code: str | None
     phones: frozenset[str]  # 10-digit national numbers
     identifiers: frozenset[tuple[str, str]]  # (system, value), both stripped
+    # (street line, ZIP) of current and of former (use "old" / ended) addresses: addresses.py
+    addresses: frozenset[tuple[str, str]] = frozenset()
+    former_addresses: frozenset[tuple[str, str]] = frozenset()
     # The primary name as written, for FHIR string searches (servers ignore case and accents
     # but not apostrophes or hyphens, so a folded "obrien" would not find "O'Brien").
     family_text: str = ""
@@ -88,6 +91,38 @@ class FieldComparison:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonSummary:
+    """What a person comparing two records reads: the record's demographics as text.
+
+    Kept only in the encrypted store's confirmation queue (never in the audit or a log), so the
+    coordinator can compare the other source's record with the clinic's side by side.
+    """
+
+    name: str = ""
+    birth_date: str = ""
+    sex: str = ""
+    address: str = ""
+    phone: str = ""
+    identifiers: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "birth_date": self.birth_date,
+            "sex": self.sex,
+            "address": self.address,
+            "phone": self.phone,
+            "identifiers": self.identifiers,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> PersonSummary:
+        if not isinstance(data, dict):
+            return cls()
+        return cls(**{f.name: str(data.get(f.name) or "") for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
 class MatchCandidate:
     """A secondary-source Patient scored against a clinic patient."""
 
@@ -99,6 +134,7 @@ class MatchCandidate:
     reason: str  # one sentence a person can read in the confirmation queue
     fields: tuple[FieldComparison, ...] = ()
     shared_identifier: tuple[str, str] | None = None
+    remote: PersonSummary = field(default_factory=PersonSummary)  # the other source's record
 
 
 class LinkState(enum.StrEnum):

@@ -13,7 +13,8 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from healthprep_desktop.sources.model import JSON, Demographics
+from healthprep_desktop.sources.addresses import is_former, postal, split_addresses
+from healthprep_desktop.sources.model import JSON, Demographics, PersonSummary
 
 _BIRTHSEX_URL = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
 _NAME_SPLIT = re.compile(r"[\s\-]+")
@@ -126,16 +127,6 @@ def phone_digits(text: str) -> str | None:
     return digits if len(digits) >= 7 else None
 
 
-def postal(text: str) -> str | None:
-    """US ZIP as its 5 digits (ZIP+4 dropped); other codes upper-case without spaces."""
-    compact = "".join(c for c in text.upper() if c.isalnum())
-    if not compact:
-        return None
-    if compact.isdigit() and len(compact) in (5, 9):
-        return compact[:5]
-    return compact
-
-
 def birth_date(text: object) -> date | None:
     """Only a full YYYY-MM-DD date compares; partial dates ("1970", "1970-05") are unknown."""
     if not isinstance(text, str):
@@ -199,12 +190,16 @@ def demographics(patient: JSON) -> Demographics:
         if number
     }
     postal_code = None
-    addresses = sorted(_dicts(patient.get("address")), key=lambda a: a.get("use") != "home")
+    every_address = _dicts(patient.get("address"))
+    addresses = sorted(
+        (a for a in every_address if not is_former(a)), key=lambda a: a.get("use") != "home"
+    )
     for address in addresses:
         if isinstance(address.get("postalCode"), str):
             postal_code = postal(address["postalCode"])
             if postal_code:
                 break
+    current_addresses, former_addresses = split_addresses(every_address)
     identifiers = {
         (str(i["system"]).strip(), str(i["value"]).strip())
         for i in _dicts(patient.get("identifier"))
@@ -223,6 +218,38 @@ def demographics(patient: JSON) -> Demographics:
         postal_code=postal_code,
         phones=frozenset(phones),
         identifiers=frozenset(identifiers),
+        addresses=current_addresses,
+        former_addresses=former_addresses,
         family_text=raw_family,
         given_text=raw_given,
+    )
+
+
+def _phone_text(digits: str) -> str:
+    if len(digits) == 10:
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return digits
+
+
+def summarise(person: Demographics) -> PersonSummary:
+    """The record as a coordinator compares it ("Ngozi A. Okafor (also Adams)", ...)."""
+    middle = f" {person.middle_initial.upper()}." if person.middle_initial else ""
+    name = f"{person.given_text}{middle} {person.family_text}".strip()
+    others = sorted(person.families - {person.primary_family})
+    if others:
+        name += f" (also {', '.join(o.title() for o in others)})"
+    places = [f"{line}, {code}" for line, code in sorted(person.addresses)]
+    if not places and person.postal_code:
+        places = [person.postal_code]
+    places += [f"formerly {line}, {code}" for line, code in sorted(person.former_addresses)]
+    return PersonSummary(
+        name=name,
+        birth_date=person.birth_date.isoformat() if person.birth_date else "",
+        sex=person.sex or "",
+        address="; ".join(places),
+        phone=", ".join(_phone_text(p) for p in sorted(person.phones)),
+        identifiers=", ".join(
+            f"{system.rstrip('/').rsplit('/', 1)[-1]} {value}"
+            for system, value in sorted(person.identifiers)
+        ),
     )

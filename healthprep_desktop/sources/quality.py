@@ -39,6 +39,8 @@ class SourceIndex:
             for family in found.families | found.family_tokens:
                 for given in found.givens:
                     self._keys["name", f"{family}|{given}"].add(found.patient_id)
+                if found.sex:
+                    self._keys["family+gender", f"{family}|{found.sex}"].add(found.patient_id)
 
     def search(self, params: dict[str, str]) -> set[str]:
         if "identifier" in params:
@@ -49,6 +51,9 @@ class SourceIndex:
         if "birthdate" in params:
             day = birth_date(params["birthdate"])
             return set(self._keys.get(("birthdate", day.isoformat()), ())) if day else set()
+        if "gender" in params:
+            key = f"{fold(params.get('family', ''))}|{params['gender']}"
+            return set(self._keys.get(("family+gender", key), ()))
         key = f"{fold(params.get('family', ''))}|{fold(params.get('given', ''))}"
         return set(self._keys.get(("name", key), ()))
 
@@ -73,6 +78,8 @@ class Quality:
     # matching never auto-links by rule).
     dated_truth_pairs: int = 0
     dated_correct_auto_links: int = 0
+    # Correct auto-links that needed a former address (one source kept the move's history).
+    by_previous_address: int = 0
 
     @property
     def precision(self) -> float:
@@ -114,6 +121,9 @@ def measure(
             if auto.remote_id == expected:
                 quality.correct_auto_links += 1
                 quality.dated_correct_auto_links += dated
+                quality.by_previous_address += any(
+                    f.field == "previous_address" and f.weight > 0 for f in auto.fields
+                ) and not any(f.field == "postal_code" and f.weight > 0 for f in auto.fields)
             else:
                 quality.false_auto_links.append((local.patient_id, auto.remote_id))
         if confirm:

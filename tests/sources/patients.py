@@ -19,6 +19,8 @@ def patient(
     postal: str | None = "62701",
     phone: str | None = "(217) 555-0142",
     old_family: str | None = None,
+    street: str | None = "12 Oak Street",
+    former: tuple[str, str] | None = None,  # (street, postal) kept as use "old"
     identifiers: list[tuple[str, str]] = (),  # type: ignore[assignment]
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {"resourceType": "Patient", "id": pid, "name": []}
@@ -36,7 +38,14 @@ def patient(
     if gender is not None:
         resource["gender"] = gender
     if postal is not None:
-        resource["address"] = [{"use": "home", "postalCode": postal}]
+        home: dict[str, Any] = {"use": "home", "postalCode": postal}
+        if street is not None:
+            home["line"] = [street]
+        resource["address"] = [home]
+    if former is not None:
+        resource.setdefault("address", []).append(
+            {"use": "old", "line": [former[0]], "postalCode": former[1]}
+        )
     if phone is not None:
         resource["telecom"] = [{"system": "phone", "value": phone}]
     resource["identifier"] = [{"system": s, "value": v} for s, v in identifiers]

@@ -49,6 +49,10 @@ class Perturbation:
     gender_missing: float
     birth_transposed: float
     middle_dropped: float
+    # After a move, the former address is kept as Patient.address use "old" (US Core 6
+    # "previous address"; Epic's address change history; a registry keeps each address a
+    # provider sent it).
+    previous_address_kept: float = 0.5
 
 
 HOSPITAL = Perturbation(
@@ -184,6 +188,7 @@ def _patient(
     phone: str | None = None,
     postal: str | None = None,
     birth: date | None = None,
+    former: Person | None = None,
 ) -> JSON:
     resource: JSON = {"resourceType": "Patient", "id": pid, "identifier": identifiers}
     resource["name"] = names or [
@@ -203,6 +208,17 @@ def _patient(
             "postalCode": postal or person.postal_code,
         }
     ]
+    if former is not None:
+        resource["address"].append(
+            {
+                "use": "old",
+                "line": [former.street],
+                "city": former.town,
+                "state": people.STATE,
+                "postalCode": former.postal_code,
+                "period": {"end": "2024-06-30"},
+            }
+        )
     return resource
 
 
@@ -261,8 +277,11 @@ class _Source:
                 names = [{"use": "official", "family": f"{family}-{new}", "given": given_list}]
             else:  # the former name is lost: only a person can link this one
                 names = [{"use": "official", "family": new, "given": given_list}]
+        former: Person | None = None
         if rng.random() < r.moved:
-            person = _moved(rng, person)
+            former, person = person, _moved(rng, person)
+            if rng.random() >= r.previous_address_kept:
+                former = None
         phone: str | None = _phone_format(rng, person.phone)
         if rng.random() < r.phone_changed:
             phone = _phone(rng)
@@ -284,13 +303,18 @@ class _Source:
                 phone=phone,
                 postal=postal,
                 birth=birth,
+                former=former,
             )
         )
         return pid
 
-    def decoy(self, person: Person, *, phone: str | None = None) -> str:
+    def decoy(
+        self, person: Person, *, phone: str | None = None, former: Person | None = None
+    ) -> str:
         pid, identifier = self.new_id()
-        self.patients.append(_patient(pid, [identifier], person, person.sex, phone=phone))
+        self.patients.append(
+            _patient(pid, [identifier], person, person.sex, phone=phone, former=former)
+        )
         return pid
 
 
@@ -321,8 +345,10 @@ def _decoys(rng: random.Random, src: _Source, person: Person) -> list[str]:
         made.append(src.decoy(parent, phone=person.phone))
     if rng.random() < SAME_NAME_SAME_BIRTH_RATE:
         other = people.make_person(rng, person.sex, person.birth_date)
-        other = _moved(rng, replace(other, given=person.given, family=person.family))
-        made.append(src.decoy(other, phone=_phone(rng)))
+        other = replace(other, given=person.given, family=person.family)
+        moved = _moved(rng, other)  # keeps the history as often as the source's real copies do
+        kept = rng.random() < src.rates.previous_address_kept
+        made.append(src.decoy(moved, phone=_phone(rng), former=other if kept else None))
     return made
 
 
