@@ -19,6 +19,7 @@ from healthprep_desktop.sandbox import fhirdates
 from healthprep_desktop.sandbox.config import JSON, SandboxClock
 from healthprep_desktop.sandbox.search_params import (
     ParamKind,
+    fold_string,
     index_resource,
     normalize_reference,
     params_for,
@@ -384,7 +385,7 @@ def _token_predicate(c: Criterion) -> Predicate:
 def _string_predicate(c: Criterion) -> Predicate:
     if c.modifier not in (None, "exact", "contains"):
         raise SearchError(f"modifier :{c.modifier} is not supported on string parameters")
-    wanted = [v.lower() for v in c.values]
+    wanted = [fold_string(v) for v in c.values]  # the index holds folded values too
     name = c.name
     if c.modifier == "exact":
         return lambda s: any(v == w for v in s.index.get(name, ()) for w in wanted)

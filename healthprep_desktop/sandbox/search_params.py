@@ -8,6 +8,7 @@ supports and what it does cannot drift apart.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -368,14 +369,21 @@ def _dates(value: Any) -> list[fhirdates.Range]:
     return []
 
 
+def fold_string(text: str) -> str:
+    """FHIR string search compares "after both have been normalized by case and accent":
+    "Tomás" and "TOMAS" are the same value."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
-        return [value.lower()]
+        return [fold_string(value)]
     if isinstance(value, dict):  # HumanName
-        out = [str(value["family"]).lower()] if "family" in value else []
-        out.extend(str(g).lower() for g in value.get("given", []))
+        out = [fold_string(str(value["family"]))] if "family" in value else []
+        out.extend(fold_string(str(g)) for g in value.get("given", []))
         if "text" in value:
-            out.append(str(value["text"]).lower())
+            out.append(fold_string(str(value["text"])))
         return out
     return []
 

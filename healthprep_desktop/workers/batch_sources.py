@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from healthprep_desktop.fhir.discovery import Capabilities
-from healthprep_desktop.fhir.errors import AuthError, FhirError
+from healthprep_desktop.fhir.errors import AuthError, BadRequest, FhirError
 from healthprep_desktop.fhir.record import fetch_patient_record
 from healthprep_desktop.fhir.session import FhirConnection
 from healthprep_desktop.screening.record import PatientRecord
@@ -325,11 +325,16 @@ class SourceReader:
             out: list[JSON] = []
             query = [*params.items(), ("_count", str(SEARCH_PAGE))]
             pages = 0
-            async for page in client.search_pages("Patient", query):
-                out.extend(page.resources)
-                pages += 1
-                if pages >= MAX_SEARCH_PAGES:
-                    break  # a search this broad finds look-alikes, not the patient
+            try:
+                async for page in client.search_pages("Patient", query):
+                    out.extend(page.resources)
+                    pages += 1
+                    if pages >= MAX_SEARCH_PAGES:
+                        break  # a search this broad finds look-alikes, not the patient
+            except BadRequest:
+                # This server does not take this combination (phone, family+gender are not
+                # universal); the other searches still gather the candidates.
+                log.info("source %s refused a %s search", source.source.id, "+".join(params))
             return out
 
         chunks = await asyncio.gather(*(one(p) for p in searches))

@@ -168,3 +168,25 @@ def test_corrupted_resources_fail_validation() -> None:
     assert 400 <= sum(chosen) <= 600
     assert chosen == [is_malformed(5, 0.25, "Observation", f"Observation/{n}") for n in range(2000)]
     assert not is_malformed(5, 1.0, "Patient", "Patient/1")
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "found"),
+    [
+        ("given", "tomas", True),  # the stored name is "Tomás"
+        ("given", "TOMÁS", True),
+        ("given", "Tom", True),  # string search matches the start
+        ("family", "gonzalez", True),  # stored "González"
+        ("family", "gonzales", False),
+        ("given", "omas", False),  # not the start
+    ],
+)
+def test_string_search_ignores_case_and_accents(param: str, value: str, found: bool) -> None:
+    # FHIR R4 search, string: "equals or starts with ... after both have been normalized by
+    # case and accent"; other sources write names with and without accents.
+    store = ResourceStore(SandboxClock())
+    store.put(
+        {"resourceType": "Patient", "id": "p", "name": [{"family": "González", "given": ["Tomás"]}]}
+    )
+    hits = store.search("Patient", [Criterion(param, None, [value])])
+    assert [s.key for s in hits] == (["Patient/p"] if found else [])

@@ -279,3 +279,38 @@ async def test_an_offline_rescreen_keeps_the_hospitals_evidence(
     sheet = multi.scope.sheets.get(unlinked.sheet_id)
     assert sheet is not None
     assert _result(sheet.info.results, "colorectal")["status"] != "complete"
+
+
+async def test_a_source_refusing_some_patient_searches_still_finds_the_patient(
+    multi: Multi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An Oracle-like server refuses a birth-date-only and a phone search with 400; matching
+    keeps what the other searches (identifier, name) found instead of failing the source."""
+    from healthprep_desktop.workers.batch_sources import SourceReader, open_secondary_sources
+    from healthprep_desktop.workers.db import StoreExecutor
+
+    assert multi.demo.server is not None
+    opened, _skipped = open_secondary_sources(multi.store, multi.scope.id, multi.connection_id)
+    hospital = next(s for s in opened if s.source.id == HOSPITAL_ID)
+    truth = {p.clinic_id: p.remote_id for p in multi.shared.truth if p.source_id == HOSPITAL_ID}
+    clinic = {p["id"]: demographics(p) for p in multi.shared.clinic_patients}
+    # A patient whose copy carries the same name and phone: found by name, refused by phone.
+    pid = next(
+        pid
+        for pid, remote in sorted(truth.items())
+        if clinic[pid].phones and clinic[pid].birth_date and _auto_linkable(multi, [pid])
+    )
+    db = StoreExecutor()
+    reader = SourceReader([hospital], db, "Clinic")
+    multi.demo.server.config.profile = "oracle-like"
+    try:
+        with caplog.at_level("INFO", logger="healthprep_desktop.workers.batch_sources"):
+            found = await reader._candidates(hospital, clinic[pid], set())
+    finally:
+        multi.demo.server.config.profile = "generic"
+        db.shutdown()
+        for source in opened:
+            await source.connection.aclose()
+    assert [c.remote_id for c in found if c.outcome is Outcome.AUTO_LINK] == [truth[pid]]
+    refused = " ".join(r.getMessage() for r in caplog.records)
+    assert "refused a birthdate search" in refused and "refused a phone search" in refused
