@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from healthprep_desktop.sources.model import LinkDecision
+from healthprep_desktop.sources.model import LinkDecision, PersonSummary
+from healthprep_desktop.sources.normalise import demographics, summarise
 from healthprep_desktop.store import TenantScope
 from healthprep_desktop.store.repos.patient_links import QueuedMatch
+from healthprep_desktop.ui.link_compare import ComparisonTable
 from healthprep_desktop.ui.window_fit import fit_to_screen
 
 _FIELD_NAMES = {
@@ -119,9 +121,13 @@ class LinkQueueDialog(QDialog):
         self.message.setObjectName("linkMessage")
         self.message.setWordWrap(True)
 
+        self.comparison = ComparisonTable()
+        self.waiting_table.itemSelectionChanged.connect(self._show_selected)
+
         waiting = QWidget()
         waiting_layout = QVBoxLayout(waiting)
         waiting_layout.addWidget(self.waiting_table, 1)
+        waiting_layout.addWidget(self.comparison, 1)
         row = QHBoxLayout()
         row.addWidget(self.link_button)
         row.addWidget(self.reject_button)
@@ -147,27 +153,41 @@ class LinkQueueDialog(QDialog):
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout.addWidget(close)
-        fit_to_screen(self, 900, 520)
+        fit_to_screen(self, 960, 640)
         self.refresh()
+
+    def _clinic_patient(self, patient_id: str) -> dict[str, object] | None:
+        """The clinic's Patient resource from its stored chart, if any."""
+        for connection in self.scope.connections.all():
+            stored = self.scope.records.get(connection.id, patient_id)
+            if stored is not None:
+                patient = stored.record.get("patient")
+                return patient if isinstance(patient, dict) else {}
+        return None
+
+    def _clinic_summary(self, patient_id: str) -> PersonSummary | None:
+        patient = self._clinic_patient(patient_id)
+        return summarise(demographics(patient)) if patient else None
+
+    def _show_selected(self) -> None:
+        row = self.waiting_table.currentRow()
+        if not 0 <= row < len(self._waiting):
+            self.comparison.show_pair(None, None, "", {})
+            return
+        match = self._waiting[row]
+        self.comparison.show_pair(
+            self._clinic_summary(match.local_id),
+            match.remote,
+            self._source(match.source_id),
+            match.fields,
+        )
 
     def _patient_label(self, patient_id: str) -> str:
         """The clinic patient's name and birth date from the clinic's stored chart, if any."""
-        for connection in self.scope.connections.all():
-            stored = self.scope.records.get(connection.id, patient_id)
-            if stored is None:
-                continue
-            patient = stored.record.get("patient") or {}
-            names = patient.get("name") or []
-            name = ""
-            if names and isinstance(names[0], dict):
-                first = names[0]
-                name = (
-                    first.get("text")
-                    or " ".join([*(first.get("given") or []), first.get("family") or ""]).strip()
-                )
-            born = patient.get("birthDate") or ""
-            return f"{name} ({born})" if name and born else name or patient_id
-        return patient_id
+        summary = self._clinic_summary(patient_id)
+        if summary is None or not summary.name:
+            return patient_id
+        return f"{summary.name} ({summary.birth_date})" if summary.birth_date else summary.name
 
     def _source(self, source_id: str) -> str:
         return self.source_names.get(source_id, source_id)
@@ -207,6 +227,7 @@ class LinkQueueDialog(QDialog):
         self.link_button.setEnabled(bool(self._waiting))
         self.reject_button.setEnabled(bool(self._waiting))
         self.undo_button.setEnabled(bool(self._linked))
+        self._show_selected()
 
     def answer(self, *, same_person: bool) -> LinkDecision | None:
         row = self.waiting_table.currentRow()

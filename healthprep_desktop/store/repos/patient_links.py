@@ -11,11 +11,17 @@ patient's id, the source id, the remote id): no names, no birth dates.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from healthprep_desktop.sources import links
-from healthprep_desktop.sources.model import LinkDecision, LinkState, MatchCandidate, Outcome
+from healthprep_desktop.sources.model import (
+    LinkDecision,
+    LinkState,
+    MatchCandidate,
+    Outcome,
+    PersonSummary,
+)
 from healthprep_desktop.store import clock, schema
 from healthprep_desktop.store.audit import AuditAction
 from healthprep_desktop.store.repos import _json
@@ -37,14 +43,21 @@ class QueuedMatch:
     remote_id: str
     score: float
     reason: str  # why it needs a person, one sentence
-    fields: dict[str, str]  # field -> comparison level ("exact", "fuzzy", ...): no values
+    fields: dict[str, str]  # field -> comparison level ("exact", "fuzzy", ...)
     state: str  # "open", "linked" or "rejected"
     created_at: str
     updated_at: str
+    remote: PersonSummary = field(default_factory=PersonSummary)  # the other record, as text
 
     def candidate(self) -> MatchCandidate:
         return MatchCandidate(
-            self.source_id, self.local_id, self.remote_id, self.score, Outcome.CONFIRM, self.reason
+            self.source_id,
+            self.local_id,
+            self.remote_id,
+            self.score,
+            Outcome.CONFIRM,
+            self.reason,
+            remote=self.remote,
         )
 
 
@@ -138,7 +151,13 @@ class PatientLinkRepository:
             for c in candidates:
                 key = {"source_id": c.source_id, "local_id": c.local_id, "remote_id": c.remote_id}
                 detail = _json.dump(
-                    {"reason": c.reason, "fields": {f.field: f.level.value for f in c.fields}}
+                    {
+                        "reason": c.reason,
+                        "fields": {f.field: f.level.value for f in c.fields},
+                        # The other record's demographics, for a side-by-side comparison: the
+                        # store is encrypted; the audit below never sees them.
+                        "remote": c.remote.as_dict(),
+                    }
                 )
                 found = self._candidates.select_one(key, columns=("id", "state"))
                 if found is None:
@@ -205,4 +224,5 @@ def _queued(row: Row) -> QueuedMatch:
         state=row["state"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        remote=PersonSummary.from_dict(detail.get("remote")),
     )
