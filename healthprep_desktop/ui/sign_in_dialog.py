@@ -1,8 +1,9 @@
 """Sign-in from anywhere in the window (Prepare, Reconnect): a small non-modal dialog with the
 sign-in link, Copy, Open again, a countdown and Cancel, while the real flow runs.
 
-``sign_in_with_dialog`` is the drop-in for ``login.sign_in`` in the main window: the demo
-sandbox and backend-services connections sign in without showing anything.
+``sign_in_with_dialog`` is what ``login.sign_in`` calls with a window on screen: the demo
+sandbox and backend-services connections sign in without showing anything. It runs the flow
+through sign_in_flow.py, never back through login.py (which imports this module).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 from healthprep_desktop.fhir.session import FhirConnection
 from healthprep_desktop.fhir.tokens import TokenSet
 from healthprep_desktop.store import Connection
-from healthprep_desktop.ui.login import LOGIN_TIME_LIMIT, is_demo, sign_in
+from healthprep_desktop.ui.sign_in_flow import LOGIN_TIME_LIMIT, is_demo, sign_in_directly
 from healthprep_desktop.ui.sign_in_panel import BrowserOpener, OpenInBrowser, SignInPanel
 from healthprep_desktop.ui.window_fit import fit_to_screen
 
@@ -53,13 +54,13 @@ async def sign_in_with_dialog(
     time_limit: float = LOGIN_TIME_LIMIT,
 ) -> TokenSet:
     if not live.config.auth_method.is_interactive or is_demo(stored):
-        return await sign_in(live, stored, time_limit=time_limit)
+        return await sign_in_directly(live, stored, time_limit=time_limit)
     dialog = SignInDialog(live, stored.name, parent)
     opener = BrowserOpener(open_in_browser or default_open_in_browser, dialog)
     dialog.panel.watch(opener, time_limit)
     dialog.show()
     try:
-        return await sign_in(live, stored, opener=opener, time_limit=time_limit)
+        return await sign_in_directly(live, stored, opener=opener, time_limit=time_limit)
     finally:
         dialog.panel.finish()
         dialog.hide()

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from healthprep_desktop.fhir.config import ConnectionConfig, RedirectConfig
-from healthprep_desktop.ui.login import LOGIN_TIME_LIMIT
+from healthprep_desktop.ui.sign_in_flow import LOGIN_TIME_LIMIT
 
 # Opens a URL in the system browser; True when the platform says it did.
 OpenInBrowser = Callable[[QUrl], bool]

@@ -13,21 +13,13 @@ import contextlib
 import logging
 import signal
 import sys
-import tempfile
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from healthprep_desktop.workers.events import JobPhase
 
 EXIT_OK, EXIT_FAILURES, EXIT_ERROR, EXIT_STOPPED = 0, 1, 2, 3
-
-
-def next_clinic_day(today: date) -> date:
-    day = today + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def _day(text: str) -> date:
@@ -345,11 +337,6 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"  {pid}: {reason}")
         return EXIT_FAILURES
     return EXIT_OK
-
-
-def demo_home() -> Path:
-    """Where a demo run keeps its throwaway store (never the user's real store)."""
-    return Path(tempfile.mkdtemp(prefix="healthprep-demo-"))
 
 
 def write_json(path: Path, data: Any) -> None:

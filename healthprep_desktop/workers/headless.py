@@ -22,7 +22,6 @@ from healthprep_desktop.fhir.store_adapters import config_for_store
 from healthprep_desktop.fhir.urls import fhir_url_problem
 from healthprep_desktop.store import Store, StoreError, TenantScope
 from healthprep_desktop.workers.batch import BatchJob, BatchSummary, summary_to_json
-from healthprep_desktop.workers.cli import demo_home, next_clinic_day
 from healthprep_desktop.workers.connections import open_connection
 from healthprep_desktop.workers.demo import DEMO_TENANT, DemoClinic
 from healthprep_desktop.workers.env_secrets import env_secret
@@ -33,6 +32,7 @@ from healthprep_desktop.workers.multi_source_demo import (
     ensure_demo_sources,
     sign_in_demo_sources,
 )
+from healthprep_desktop.workers.run_defaults import demo_home, next_clinic_day
 from healthprep_desktop.workers.terminal import TerminalProgress
 
 CLI_TENANT = "Command line"
