@@ -258,6 +258,36 @@ async def gallery(out: Path, size: str, day: date) -> list[WindowCheck]:
         shot(panel, name)
     panel.close()
 
+    # The confirmation queue: a demo patient's record at a hospital after a marriage and a move
+    # (scored by the real matcher), beside the clinic's record.
+    from healthprep_desktop.sources.matching import score_pair
+    from healthprep_desktop.sources.normalise import demographics
+    from healthprep_desktop.ui.link_queue_dialog import LinkQueueDialog
+
+    connection = scope.connections.all()[0]
+    stored = scope.records.get(connection.id, window.model.rows()[0].patient_id)
+    if stored is not None:
+        clinic_patient = stored.record["patient"]
+        clinic_name = (clinic_patient.get("name") or [{}])[0]
+        remote = {
+            **clinic_patient,
+            "id": "stmarys-204113",
+            "identifier": [{"system": "https://stmarys.example/fhir/sid/mrn", "value": "SM204113"}],
+            "name": [
+                {"use": "official", "family": "Whitfield", "given": clinic_name.get("given")},
+                {**clinic_name, "use": "old"},
+            ],
+            "telecom": [],
+            "address": [{"use": "home", "line": ["4 Elm Avenue"], "postalCode": "62799"}],
+        }
+        scope.links.queue(
+            [score_pair(demographics(clinic_patient), demographics(remote), "stmarys")]
+        )
+        queue = LinkQueueDialog(scope, source_names={"stmarys": "St Mary's Hospital"})
+        queue.show()
+        shot(queue, "link-queue")
+        queue.close()
+
     about = AboutDialog(window)
     about.show()
     shot(about, "about")

@@ -238,10 +238,11 @@ def summarise(person: Demographics) -> PersonSummary:
     others = sorted(person.families - {person.primary_family})
     if others:
         name += f" (also {', '.join(o.title() for o in others)})"
-    places = [f"{line}, {code}" for line, code in sorted(person.addresses)]
+    # The lines are kept normalised for comparison ("12 oak st"); title case reads better.
+    places = [f"{line.title()}, {code}" for line, code in sorted(person.addresses)]
     if not places and person.postal_code:
         places = [person.postal_code]
-    places += [f"formerly {line}, {code}" for line, code in sorted(person.former_addresses)]
+    places += [f"formerly {line.title()}, {code}" for line, code in sorted(person.former_addresses)]
     return PersonSummary(
         name=name,
         birth_date=person.birth_date.isoformat() if person.birth_date else "",

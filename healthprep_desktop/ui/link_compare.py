@@ -27,6 +27,12 @@ _LEVELS = {
     "disagree": "different",
     "missing": "missing on one side",
 }
+# "alias" says different things per field.
+_ALIAS = {
+    "family": "former or hyphenated name",
+    "given": "nickname",
+    "previous_address": "a former address is the other's current one",
+}
 # (row label, PersonSummary attribute, matcher fields the row's verdict is made of)
 ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Name", "name", ("family", "given", "middle_initial")),
@@ -52,7 +58,8 @@ def verdict(fields: dict[str, str], names: tuple[str, ...]) -> str:
         level = fields.get(name)
         if not level or (name == "previous_address" and level == "missing"):
             continue
-        text = _LEVELS.get(level, level)
+        text = _ALIAS.get(name, "") if level == "alias" else ""
+        text = text or _LEVELS.get(level, level)
         parts.append(f"{_FIELD_WORDS[name]}: {text}" if len(names) > 1 else text)
     return ", ".join(parts)
 
@@ -74,7 +81,13 @@ class ComparisonTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.show_pair(None, None, "", {})
+        # Exactly its rows: the list of matches above takes the rest of the height.
+        rows = sum(self.rowHeight(r) for r in range(self.rowCount()))
+        self.setFixedHeight(
+            rows + self.horizontalHeader().sizeHint().height() + 2 * self.frameWidth()
+        )
 
     def show_pair(
         self,

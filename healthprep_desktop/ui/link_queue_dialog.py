@@ -127,7 +127,7 @@ class LinkQueueDialog(QDialog):
         waiting = QWidget()
         waiting_layout = QVBoxLayout(waiting)
         waiting_layout.addWidget(self.waiting_table, 1)
-        waiting_layout.addWidget(self.comparison, 1)
+        waiting_layout.addWidget(self.comparison)
         row = QHBoxLayout()
         row.addWidget(self.link_button)
         row.addWidget(self.reject_button)

@@ -54,10 +54,10 @@ def test_the_queue_compares_the_two_records_side_by_side(qtbot: QtBot, session: 
     table = dialog.comparison
     assert table.cell_text("Name", 0) == "Rosa Alvarez"
     assert table.cell_text("Name", 1) == "Rosa M. Whitfield (also Alvarez)"
-    assert table.cell_text("Name", 2).startswith("family: nickname or former name")
+    assert table.cell_text("Name", 2).startswith("family: former or hyphenated name, given: same")
     assert table.cell_text("Birth date", 0) == table.cell_text("Birth date", 1) == "1960-04-02"
     assert table.cell_text("Birth date", 2) == "same"
-    assert table.cell_text("Address", 1) == "4 elm ave, 62799; formerly 12 oak st, 62701"
+    assert table.cell_text("Address", 1) == "4 Elm Ave, 62799; formerly 12 Oak St, 62701"
     assert table.cell_text("Phone", 1) == "(217) 555-0142"
     assert table.cell_text("Phone", 0) == "—"
     assert table.cell_text("Identifiers", 1) == "mrn SM-4411"
@@ -76,7 +76,7 @@ def test_the_queue_compares_the_two_records_side_by_side(qtbot: QtBot, session: 
 def test_verdict_names_each_part_of_a_row() -> None:
     fields = {"family": "alias", "given": "exact", "middle_initial": "missing"}
     assert verdict(fields, ("family", "given", "middle_initial")) == (
-        "family: nickname or former name, given: same, middle: missing on one side"
+        "family: former or hyphenated name, given: same, middle: missing on one side"
     )
     assert (
         verdict(
