@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from healthprep_desktop.fhir.config import ConnectionConfig, Vendor
 from healthprep_desktop.fhir.store_adapters import config_for_store
 from healthprep_desktop.sandbox.clinic.clinic import SyntheticClinic
-from healthprep_desktop.sandbox.clinic.registry_immunizations import with_registry_immunizations
+from healthprep_desktop.sandbox.clinic.registry_immunizations import (
+    clinic_reported_doses,
+    with_registry_immunizations,
+)
 from healthprep_desktop.sandbox.clinic.shared_patients import (
     HOSPITAL_ID,
     HOSPITAL_NAME,
@@ -57,7 +60,12 @@ class SharedOrgs:
 
     def __call__(self, clinic: SyntheticClinic) -> Sequence[OrgConfig]:
         shared = shared_patients(clinic)
-        self.shared = with_registry_immunizations(shared, clinic.reference_date, clinic.seed)
+        self.shared = with_registry_immunizations(
+            shared,
+            clinic.reference_date,
+            clinic.seed,
+            reported=clinic_reported_doses(clinic, shared),
+        )
         by_id = {o.source_id: o for o in self.shared.organizations}
         return [
             OrgConfig(
