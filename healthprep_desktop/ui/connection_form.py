@@ -6,13 +6,14 @@ never shows it, and an empty field keeps the stored value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -24,7 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from healthprep_desktop.fhir.config import AuthMethod, ConnectionConfig, RedirectConfig, Vendor
+from healthprep_desktop.fhir.config import (
+    AuthMethod,
+    ConnectionConfig,
+    RedirectConfig,
+    Vendor,
+)
 from healthprep_desktop.fhir.presets import PRESETS, preset_for
 from healthprep_desktop.fhir.tls import ca_file_problem, proxy_problem
 from healthprep_desktop.ui.sign_in_panel import redirect_note
@@ -110,6 +116,26 @@ class ConnectionForm(QWidget):
         self.priority.setRange(0, 1000)
         self.priority.setValue(100)
         self.priority.setToolTip("Lower is tried first when the clinic has several connections")
+        # Each connection paces itself: a hospital or registry read beside the clinic's EHR has
+        # its own limit, agreed with whoever runs that server.
+        self.rate = QDoubleSpinBox()
+        self.rate.setObjectName("connRate")
+        self.rate.setRange(0, 1000)
+        self.rate.setDecimals(1)
+        self.rate.setSuffix(" requests/s")
+        self.rate.setSpecialValueText("no limit")
+        self.rate.setToolTip("Requests per second this connection sends at most (0: no limit)")
+        self.concurrency = QSpinBox()
+        self.concurrency.setObjectName("connConcurrency")
+        self.concurrency.setRange(1, 64)
+        self.concurrency.setToolTip("Requests this connection has in flight at once, at most")
+        pace_row = QWidget()
+        pace_layout = QHBoxLayout(pace_row)
+        pace_layout.setContentsMargins(0, 0, 0, 0)
+        pace_layout.addWidget(self.rate)
+        pace_layout.addWidget(QLabel("at once at most"))
+        pace_layout.addWidget(self.concurrency)
+        pace_layout.addStretch(1)
         self.ca_file = QLineEdit()
         self.ca_file.setObjectName("connCaFile")
         self.ca_file.setPlaceholderText("none: the system's trusted authorities only")
@@ -148,6 +174,7 @@ class ConnectionForm(QWidget):
             ("Proxy:", self.proxy),
             ("", self.enabled),
             ("Priority:", self.priority),
+            ("Pace:", pace_row),
         ]
         for caption, widget in rows:
             self.layout_.addRow(caption, widget)
@@ -169,6 +196,8 @@ class ConnectionForm(QWidget):
         self.key_algorithm.currentIndexChanged.connect(lambda _i: self._edited())
         self.redirect_port.valueChanged.connect(lambda _v: self._edited())
         self.priority.valueChanged.connect(lambda _v: self._edited())
+        self.rate.valueChanged.connect(lambda _v: self._edited())
+        self.concurrency.valueChanged.connect(lambda _v: self._edited())
         self.enabled.toggled.connect(lambda _c: self._edited())
         self.clear()
 
@@ -207,6 +236,8 @@ class ConnectionForm(QWidget):
             self.proxy.setText(config.proxy)
             self.enabled.setChecked(config.enabled)
             self.priority.setValue(priority)
+            self.rate.setValue(config.rate_limit.requests_per_second)
+            self.concurrency.setValue(config.rate_limit.max_concurrency)
             self._stored_secret = secret_stored
             self._loaded = config
         finally:
@@ -234,6 +265,8 @@ class ConnectionForm(QWidget):
             self.proxy.text(),
             self.enabled.isChecked(),
             self.priority.value(),
+            self.rate.value(),
+            self.concurrency.value(),
         )
 
     def mark_unmodified(self) -> None:
@@ -339,14 +372,17 @@ class ConnectionForm(QWidget):
         ca_file = self.ca_file.text().strip()
         proxy = self.proxy.text().strip()
         errors.extend(p for p in (ca_file_problem(ca_file), proxy_problem(proxy)) if p)
-        config = ConnectionConfig(
+        # Settings the form does not show (time-outs, retries, an athenahealth practice, the
+        # panel Group, ...) are kept from what was loaded: editing the name must not lose them.
+        config = replace(
+            self._loaded,
             name=name,
             base_url=url,
             vendor=Vendor(self.vendor.currentData()),
             auth_method=method,
             client_id=self.client_id.text().strip(),
             scopes=scopes,
-            redirect=RedirectConfig(port=self.redirect_port.value()),
+            redirect=replace(self._loaded.redirect, port=self.redirect_port.value()),
             enabled=self.enabled.isChecked(),
             priority=self.priority.value(),
             username=self.username.text().strip(),
@@ -355,6 +391,11 @@ class ConnectionForm(QWidget):
             backend_key_id=self.key_id.text().strip(),
             ca_file=ca_file,
             proxy=proxy,
+            rate_limit=replace(
+                self._loaded.rate_limit,
+                requests_per_second=self.rate.value(),
+                max_concurrency=self.concurrency.value(),
+            ),
         )
         return FormValues(config=config, secret=self.secret.text(), errors=errors)
 
