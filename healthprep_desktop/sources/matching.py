@@ -371,9 +371,13 @@ def search_parameters(local: Demographics) -> list[dict[str, str]]:
             searches.append({"birthdate": swapped.isoformat()})
     if local.family_text and local.given_text:
         searches.append({"family": local.family_text, "given": local.given_text})
-    if local.birth_date is None and local.family_text and local.sex:
-        # Without a birth date a misspelt given name and a missing phone would hide the
-        # patient from every search above; family+gender is a US Core SHOULD combination.
-        searches.append({"family": local.family_text, "gender": local.sex})
+    if local.birth_date is None and local.sex:
+        # Without a birth date a misspelt name and a missing or changed phone would hide the
+        # patient from every search above: each name part with the sex (US Core: name+gender
+        # SHALL, family+gender SHOULD) finds a copy with a typo in the other part.
+        if local.family_text:
+            searches.append({"family": local.family_text, "gender": local.sex})
+        if local.given_text:
+            searches.append({"name": local.given_text, "gender": local.sex})
     searches += [{"phone": phone} for phone in sorted(local.phones)]
     return searches

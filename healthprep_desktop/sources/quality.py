@@ -41,6 +41,9 @@ class SourceIndex:
                     self._keys["name", f"{family}|{given}"].add(found.patient_id)
                 if found.sex:
                     self._keys["family+gender", f"{family}|{found.sex}"].add(found.patient_id)
+            if found.sex:  # FHIR `name` matches any part of any name
+                for part in found.families | found.family_tokens | found.givens:
+                    self._keys["name+gender", f"{part}|{found.sex}"].add(found.patient_id)
 
     def search(self, params: dict[str, str]) -> set[str]:
         if "identifier" in params:
@@ -51,6 +54,9 @@ class SourceIndex:
         if "birthdate" in params:
             day = birth_date(params["birthdate"])
             return set(self._keys.get(("birthdate", day.isoformat()), ())) if day else set()
+        if "gender" in params and "name" in params:
+            key = f"{fold(params['name'])}|{params['gender']}"
+            return set(self._keys.get(("name+gender", key), ()))
         if "gender" in params:
             key = f"{fold(params.get('family', ''))}|{params['gender']}"
             return set(self._keys.get(("family+gender", key), ()))
