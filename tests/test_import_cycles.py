@@ -3,7 +3,10 @@
 A lazy import hides a cycle from the interpreter but not from the design: the two modules still
 need each other, so neither can be read, tested or moved alone. The graph is built statically
 with ``ast`` (no module is imported), so a cycle is reported even on a code path no test runs.
-``if TYPE_CHECKING:`` blocks are left out: they never run, and annotations may point both ways.
+``if TYPE_CHECKING:`` imports count too: an import kept only for a type hint still means the
+module needs the other one to be read and checked, so two parts that name each other's classes
+are one part. A part that needs its host states what it needs as a ``typing.Protocol`` instead
+(see ``healthprep_desktop/ui/batch_controller.py``), and the host satisfies it structurally.
 Edges into a package's ``__init__`` are left out too: re-exports there would otherwise tie every
 module of a package to every other.
 """
@@ -17,44 +20,28 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "healthprep_desktop"
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def _all_modules() -> tuple[dict[str, Path], set[str]]:
+def _all_modules(root: Path, package: str) -> tuple[dict[str, Path], set[str]]:
     """Every module by dotted name, and the names that are packages (their ``__init__``)."""
     modules: dict[str, Path] = {}
     packages: set[str] = set()
-    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
-        name = _module_name(path)
+    for path in sorted((root / package).rglob("*.py")):
+        name = _module_name(path, root)
         modules[name] = path
         if path.name == "__init__.py":
             packages.add(name)
     return modules, packages
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    if isinstance(test, ast.Name):
-        return test.id == "TYPE_CHECKING"
-    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-
-
 def _import_nodes(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
-    """Imports anywhere in the tree (functions, methods, try blocks), minus TYPE_CHECKING ones."""
-    found: list[ast.Import | ast.ImportFrom] = []
-    pending: list[ast.AST] = [tree]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            found.append(node)
-        elif isinstance(node, ast.If) and _is_type_checking(node.test):
-            pending.extend(node.orelse)  # the else branch does run
-            continue
-        pending.extend(ast.iter_child_nodes(node))
-    return found
+    """Imports anywhere in the tree: functions, methods, try blocks and TYPE_CHECKING blocks."""
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)]
 
 
 def _absolute(node: ast.ImportFrom, importer: str, is_package: bool) -> str:
@@ -85,8 +72,8 @@ def _targets(
     return {n for n in names if n in modules and n not in packages and n != importer}
 
 
-def import_graph() -> dict[str, set[str]]:
-    modules, packages = _all_modules()
+def import_graph(root: Path = ROOT, package: str = PACKAGE) -> dict[str, set[str]]:
+    modules, packages = _all_modules(root, package)
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -133,7 +120,7 @@ def test_the_cycle_finder_sees_a_lazy_cycle() -> None:
     assert find_cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
 
 
-def test_the_graph_counts_function_level_imports(tmp_path: Path) -> None:
+def test_the_graph_counts_function_level_and_type_checking_imports(tmp_path: Path) -> None:
     source = (
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n"
@@ -145,10 +132,39 @@ def test_the_graph_counts_function_level_imports(tmp_path: Path) -> None:
     found: set[str] = set()
     for node in _import_nodes(ast.parse(source)):
         found |= _targets(node, "healthprep_desktop.x", modules, set())
-    assert found == {"healthprep_desktop.workers.cli"}
+    assert found == {"healthprep_desktop.ui.login", "healthprep_desktop.workers.cli"}
+
+
+def test_a_cycle_through_a_type_checking_import_is_caught(tmp_path: Path) -> None:
+    # The shape this rule exists for: a window imports its part, and the part imports the
+    # window back only for a type hint. The interpreter never sees it; the test must.
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "window.py").write_text("from app.part import Part\n")
+    (package / "part.py").write_text(
+        "from __future__ import annotations\n"
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from app.window import Window\n"
+        "class Part:\n"
+        "    def __init__(self, window: Window) -> None: ...\n"
+    )
+    graph = import_graph(tmp_path, "app")
+    assert graph == {"app": set(), "app.part": {"app.window"}, "app.window": {"app.part"}}
+    assert find_cycles(graph) == [["app.part", "app.window", "app.part"]]
+    # With the hint written as a Protocol in the part, the cycle is gone.
+    (package / "part.py").write_text(
+        "from typing import Protocol\n"
+        "class Host(Protocol):\n"
+        "    def refresh(self) -> None: ...\n"
+        "class Part:\n"
+        "    def __init__(self, host: Host) -> None: ...\n"
+    )
+    assert find_cycles(import_graph(tmp_path, "app")) == []
 
 
 def test_no_import_cycles() -> None:
     cycles = find_cycles(import_graph())
     listing = "\n".join(" -> ".join(cycle) for cycle in cycles)
-    assert cycles == [], f"import cycles (lazy imports count):\n{listing}"
+    assert cycles == [], f"import cycles (lazy and TYPE_CHECKING imports count):\n{listing}"

@@ -26,16 +26,14 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from healthprep_desktop.sandbox.config import SandboxClock
 
-if TYPE_CHECKING:  # org.py imports auth.py, which imports this module
+if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
-
-    from healthprep_desktop.sandbox.org import Organization
 
 LAUNCH_SCHEME = "healthprep"
 LAUNCH_LIFETIME = 600.0
@@ -82,10 +80,31 @@ class LaunchRegistry:
         return found[0]
 
 
+class _Records(Protocol):
+    def get(self, resource_type: str, resource_id: str, /) -> object | None: ...
+
+
+class _Issuer(Protocol):
+    @property
+    def launches(self) -> LaunchRegistry: ...
+
+
+class LaunchOrg(Protocol):
+    """What a launch needs of an organization (``sandbox.org.Organization`` has it). A
+    Protocol, not the class: org.py imports auth.py, which imports this module."""
+
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def store(self) -> _Records: ...
+    @property
+    def auth(self) -> _Issuer: ...
+
+
 class LaunchHttp:
     """``POST /org/{org_id}/launch``: the EHR side of an EHR launch."""
 
-    def __init__(self, orgs: Mapping[str, Organization]) -> None:
+    def __init__(self, orgs: Mapping[str, LaunchOrg]) -> None:
         self.orgs = orgs
 
     async def issue(self, request: Request) -> Response:

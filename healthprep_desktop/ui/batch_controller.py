@@ -5,20 +5,27 @@ re-preparing one patient, Cancel with confirmation, and what the window shows wh
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, SignalInstance
+from PySide6.QtWidgets import QApplication, QComboBox, QDateEdit, QMessageBox
 
 from healthprep_desktop import APP_NAME
 from healthprep_desktop.store import Connection
 from healthprep_desktop.ui import gc_guard, tasks
-from healthprep_desktop.ui.connection_state import LinkState, post_setting_name
+from healthprep_desktop.ui.batch_panel import BatchPanel
+from healthprep_desktop.ui.batch_runner import BatchRunner
+from healthprep_desktop.ui.connection_state import (
+    ConnectionController,
+    LinkState,
+    post_setting_name,
+)
+from healthprep_desktop.ui.day_loader import DayLoader
+from healthprep_desktop.ui.main_actions import MainActions
+from healthprep_desktop.ui.schedule_model import ScheduleModel
 from healthprep_desktop.ui.session import describe_error
+from healthprep_desktop.ui.window_host import WindowHost
 from healthprep_desktop.workers.events import JobPhase, JobProgress, PatientEvent
-
-if TYPE_CHECKING:
-    from healthprep_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +37,48 @@ ROW_FLUSH_MS = 50
 PROGRESS_MS = 200
 
 
+class BatchHost(WindowHost, Protocol):
+    """What preparing uses of the window (``MainWindow`` has it): the runner and the panel it
+    drives, the rows, the actions and day controls it disables while running, the connection
+    (sign in first, outages) and the loader (the schedule before a run, the rows after)."""
+
+    @property
+    def runner(self) -> BatchRunner: ...
+
+    @property
+    def batch_panel(self) -> BatchPanel: ...
+
+    @property
+    def model(self) -> ScheduleModel: ...
+
+    @property
+    def main_actions(self) -> MainActions: ...
+
+    @property
+    def clinic_combo(self) -> QComboBox: ...
+
+    @property
+    def date_edit(self) -> QDateEdit: ...
+
+    @property
+    def connection(self) -> ConnectionController: ...
+
+    @property
+    def loader(self) -> DayLoader: ...
+
+    @property
+    def batch_finished(self) -> SignalInstance:
+        """Emitted with the run's summary, or the exception that stopped it."""
+        ...
+
+    def open_connections(self) -> None: ...
+
+
 class BatchController(QObject):
     rescreened = Signal(str)  # patient id: one patient was prepared again (a correction)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: BatchHost) -> None:
+        super().__init__(window.window())
         self.window = window
         self.runner = window.runner
         self._busy = False
@@ -151,7 +195,7 @@ class BatchController(QObject):
             APP_NAME,
             "Stop preparing sheets? Finished sheets are kept; the rest can be prepared later.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self.window,
+            self.window.window(),
         )
         box.setObjectName("confirmCancel")
         box.setDefaultButton(QMessageBox.StandardButton.No)  # a stray Enter keeps the batch
@@ -231,7 +275,7 @@ class BatchController(QObject):
 
     def alert(self) -> None:
         """Flash the taskbar entry when the batch needs the user and the window is behind."""
-        QApplication.alert(self.window)
+        QApplication.alert(self.window.window())
 
     def _done(self, summary: object) -> None:
         w = self.window

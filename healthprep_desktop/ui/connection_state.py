@@ -15,20 +15,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QLabel
 
 from healthprep_desktop.fhir.status import ConnectionStatus
 from healthprep_desktop.store import Connection
 from healthprep_desktop.ui import tasks
-from healthprep_desktop.ui.connection_status import EXPIRY_WARNING, banner_message
+from healthprep_desktop.ui.batch_runner import BatchRunner
+from healthprep_desktop.ui.connection_status import (
+    EXPIRY_WARNING,
+    ConnectionBanner,
+    banner_message,
+)
 from healthprep_desktop.ui.login import sign_in
 from healthprep_desktop.ui.session import StatusRelay, describe_error
+from healthprep_desktop.ui.window_host import WindowHost
 from healthprep_desktop.workers.write_scope import allow_write_back
-
-if TYPE_CHECKING:
-    from healthprep_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -119,14 +123,31 @@ def post_setting_name(connection_id: int) -> str:
     return f"_post_to_chart.{connection_id}"
 
 
+class ConnectionHost(WindowHost, Protocol):
+    """What the controller uses of the window (``MainWindow`` has it)."""
+
+    @property
+    def connection_label(self) -> QLabel:
+        """The status bar's indicator."""
+        ...
+
+    @property
+    def banner(self) -> ConnectionBanner: ...
+
+    @property
+    def runner(self) -> BatchRunner:
+        """Read only: a batch waiting for a sign-in overrides what the token says."""
+        ...
+
+
 class ConnectionController(QObject):
     """Keeps the window's indicator, banner and batch panel on one ``ConnectionView``."""
 
     changed = Signal(object)  # ConnectionView
     signed_in = Signal()
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: ConnectionHost) -> None:
+        super().__init__(window.window())
         self.window = window
         self.view = connection_view(None)
         self.outage: str | None = None  # set by the batch controller while the EHR is away

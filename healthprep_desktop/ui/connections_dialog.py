@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -38,7 +40,7 @@ from healthprep_desktop.fhir.directory import DirectoryEntry, load_directory
 from healthprep_desktop.fhir.store_adapters import StoreSecrets, config_for_store, config_from_store
 from healthprep_desktop.store import AuditAction, Connection
 from healthprep_desktop.ui import tasks
-from healthprep_desktop.ui.connection_form import SECRET_KINDS
+from healthprep_desktop.ui.connection_form import SECRET_KINDS, ConnectionForm
 from healthprep_desktop.ui.connections_pane import ConnectionPane
 from healthprep_desktop.ui.connections_support import (
     DirectoryPicker,
@@ -49,7 +51,7 @@ from healthprep_desktop.ui.connections_support import (
 from healthprep_desktop.ui.connections_tasks import ConnectionTasks
 from healthprep_desktop.ui.login import UrlOpener
 from healthprep_desktop.ui.session import AppSession, StatusRelay, describe_error
-from healthprep_desktop.ui.sign_in_panel import OpenInBrowser
+from healthprep_desktop.ui.sign_in_panel import OpenInBrowser, SignInPanel
 from healthprep_desktop.ui.signed_in_user import display_name, resolve_display_name
 from healthprep_desktop.ui.window_fit import fit_to_screen
 
@@ -60,6 +62,16 @@ class ConnectionsDialog(QDialog):
     saved = Signal(int)  # connection id
     tested = Signal(object)  # Diagnosis or the exception
     signed_in = Signal(object)  # TokenSet or the exception
+
+    # The pane's widgets the tasks use (``connections_tasks.TasksHost``). Declared, not only
+    # assigned below: mypy then checks the dialog against that Protocol in full where it builds
+    # the tasks, before these are assigned.
+    form: ConnectionForm
+    errors: QLabel
+    checks_label: QLabel
+    progress: QProgressBar
+    progress_label: QLabel
+    sign_in_panel: SignInPanel
 
     def __init__(self, session: AppSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -11,29 +11,98 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, SignalInstance
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
 from healthprep_desktop.fhir.diagnose import Diagnosis, check_connection
 from healthprep_desktop.fhir.errors import LoginCancelled
-from healthprep_desktop.store import Connection
+from healthprep_desktop.store import Connection, TenantScope
 from healthprep_desktop.ui import tasks
-from healthprep_desktop.ui.connection_form import FormValues
+from healthprep_desktop.ui.connection_form import ConnectionForm, FormValues
 from healthprep_desktop.ui.connections_support import MARK, draft_connection
 from healthprep_desktop.ui.login import UrlOpener, is_demo, sign_in
-from healthprep_desktop.ui.session import describe_error
-from healthprep_desktop.ui.sign_in_panel import BrowserOpener
+from healthprep_desktop.ui.session import AppSession, StatusRelay, describe_error
+from healthprep_desktop.ui.sign_in_panel import BrowserOpener, OpenInBrowser, SignInPanel
 from healthprep_desktop.ui.signed_in_user import resolve_display_name
 
-if TYPE_CHECKING:
-    from healthprep_desktop.ui.connections_dialog import ConnectionsDialog
+
+class TasksHost(Protocol):
+    """What the tasks use of the connections dialog (``ConnectionsDialog`` has it): the
+    session and clinic, the form and the connection it edits, the progress and result
+    widgets, and the dialog's signals and refreshes. A Protocol, not the dialog's class:
+    the dialog builds the tasks, so naming it here would make the two one module."""
+
+    @property
+    def session(self) -> AppSession: ...
+
+    @property
+    def scope(self) -> TenantScope: ...
+
+    @property
+    def relay(self) -> StatusRelay: ...
+
+    @property
+    def current_id(self) -> int | None:
+        """The connection shown in the form; None for a new, unsaved one."""
+        ...
+
+    @property
+    def has_unsaved_edits(self) -> bool: ...
+
+    @property
+    def form(self) -> ConnectionForm: ...
+
+    @property
+    def errors(self) -> QLabel: ...
+
+    @property
+    def checks_label(self) -> QLabel: ...
+
+    @property
+    def progress(self) -> QProgressBar: ...
+
+    @property
+    def progress_label(self) -> QLabel: ...
+
+    @property
+    def sign_in_panel(self) -> SignInPanel: ...
+
+    @property
+    def user_names(self) -> dict[int, str]:
+        """Connection id -> the signed-in user's name; the tasks add and drop entries."""
+        ...
+
+    @property
+    def opener(self) -> UrlOpener | None: ...
+
+    @property
+    def open_in_browser(self) -> OpenInBrowser | None: ...
+
+    @property
+    def tested(self) -> SignalInstance: ...
+
+    @property
+    def signed_in(self) -> SignalInstance: ...
+
+    def save(self) -> int | None: ...
+
+    def update_buttons(self) -> None: ...
+
+    def show_status(self) -> None: ...
+
+    def refresh_list(self, select: int | None = None) -> None: ...
+
+    def window(self) -> QWidget:
+        """The dialog itself (``QWidget.window()``): the parent and owner of the tasks."""
+        ...
 
 
 class ConnectionTasks(QObject):
-    def __init__(self, dialog: ConnectionsDialog) -> None:
-        super().__init__(dialog)
+    def __init__(self, dialog: TasksHost) -> None:
+        super().__init__(dialog.window())
         self.dialog = dialog
         self.busy: asyncio.Task[Any] | None = None
         self._draft = False  # the last test ran on unsaved settings
@@ -52,7 +121,7 @@ class ConnectionTasks(QObject):
         d = self.dialog
         d.progress.show()
         d.progress_label.setText(label)
-        self.busy = tasks.start(coro, on_done=done, on_error=failed, name=label, owner=d)
+        self.busy = tasks.start(coro, on_done=done, on_error=failed, name=label, owner=d.window())
         d.update_buttons()
 
     def finish(self, text: str) -> None:
@@ -131,7 +200,7 @@ class ConnectionTasks(QObject):
         interactive = d.form.method.is_interactive
         opener = d.opener
         if opener is None and interactive and not is_demo(stored):
-            browser = BrowserOpener(d.open_in_browser, d)
+            browser = BrowserOpener(d.open_in_browser, d.window())
             d.sign_in_panel.watch(browser)
             opener = browser
         waiting = "Sign in to the EHR in the browser…" if interactive else "Requesting a token…"

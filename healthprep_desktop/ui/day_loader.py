@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, SignalInstance
 
 from healthprep_desktop.clinic_zone import clinic_zone
 from healthprep_desktop.fhir.errors import FhirError
@@ -17,23 +17,46 @@ from healthprep_desktop.fhir.schedule import fetch_day_appointments
 from healthprep_desktop.settings import TIME_ZONE
 from healthprep_desktop.store import AuditAction
 from healthprep_desktop.ui import day_rows, tasks
+from healthprep_desktop.ui.batch_runner import BatchRunner
 from healthprep_desktop.ui.day_rows import (
     ADDED_VISIT,
     CANCELLED_VISIT,
     DayRow,
     ScheduledPatient,
 )
+from healthprep_desktop.ui.schedule_model import ScheduleModel
+from healthprep_desktop.ui.schedule_view import ScheduleView
 from healthprep_desktop.ui.session import describe_error
-
-if TYPE_CHECKING:
-    from healthprep_desktop.ui.main_window import MainWindow
+from healthprep_desktop.ui.window_host import WindowHost
 
 PATIENTS_PER_READ = 100  # Patient?_id=a,b,c... per request
 
 
+class DayLoaderHost(WindowHost, Protocol):
+    """What the loader uses of the window (``MainWindow`` has it)."""
+
+    @property
+    def model(self) -> ScheduleModel: ...
+
+    @property
+    def schedule_view(self) -> ScheduleView: ...
+
+    @property
+    def runner(self) -> BatchRunner:
+        """Read only: while a batch runs, its live events own the table."""
+        ...
+
+    @property
+    def day_loaded(self) -> SignalInstance:
+        """Emitted once the table shows the chosen day."""
+        ...
+
+    def show_empty_hint(self) -> None: ...
+
+
 class DayLoader(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: DayLoaderHost) -> None:
+        super().__init__(window.window())
         self.window = window
         self.schedule: dict[tuple[str, date], list[ScheduledPatient]] = {}
         # Per day: patient -> ADDED_VISIT / CANCELLED_VISIT, from re-reads of the schedule.

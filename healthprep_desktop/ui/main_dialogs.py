@@ -4,22 +4,41 @@ switch), and the per-connection "Post sheets to the chart" switch."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from healthprep_desktop.settings import IDLE_LOCK_MINUTES
-from healthprep_desktop.ui.connection_state import post_setting_name
+from healthprep_desktop.ui.connection_state import ConnectionController, post_setting_name
+from healthprep_desktop.ui.idle_lock import IdleWatcher
+from healthprep_desktop.ui.main_actions import MainActions
+from healthprep_desktop.ui.window_host import WindowHost
 
-if TYPE_CHECKING:
-    from healthprep_desktop.ui.main_window import MainWindow
+
+class DialogsHost(WindowHost, Protocol):
+    """What the window's dialogs use of it (``MainWindow`` has it): a clinic to open
+    connections for, the connection and day to refresh after editing them, the idle lock
+    the library's settings change, and the "Post sheets to the chart" action."""
+
+    @property
+    def connection(self) -> ConnectionController: ...
+
+    @property
+    def idle(self) -> IdleWatcher: ...
+
+    @property
+    def main_actions(self) -> MainActions: ...
+
+    def new_clinic(self) -> None: ...
+
+    def reload_day(self) -> None: ...
 
 
 class ChildWindows(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: DialogsHost) -> None:
+        super().__init__(window.window())
         self.window = window
         self._open: list[QWidget] = []
 
@@ -45,7 +64,7 @@ class ChildWindows(QObject):
             w.new_clinic()
             if w.session.tenant_id is None:
                 return
-        dialog = ConnectionsDialog(w.session, w)
+        dialog = ConnectionsDialog(w.session, w.window())
         dialog.finished.connect(lambda _r: self._connections_closed())
         self.track(dialog)
         dialog.open()
@@ -60,7 +79,7 @@ class ChildWindows(QObject):
         w = self.window
         if w.session.tenant_id is None:
             return
-        dialog = LibraryDialog(w.session, w)
+        dialog = LibraryDialog(w.session, w.window())
         dialog.saved.connect(lambda: w.idle.set_minutes(w.session.settings.get(IDLE_LOCK_MINUTES)))
         self.track(dialog)
         dialog.open()
@@ -68,14 +87,14 @@ class ChildWindows(QObject):
     def open_audit(self) -> None:
         from healthprep_desktop.ui.audit_viewer import AuditViewer
 
-        viewer = AuditViewer(self.window.session, self.window)
+        viewer = AuditViewer(self.window.session, self.window.window())
         self.track(viewer)
         viewer.show()
 
     def show_about(self) -> None:
         from healthprep_desktop.ui.about import AboutDialog
 
-        AboutDialog(self.window).open()
+        AboutDialog(self.window.window()).open()
 
     def toggle_post_to_chart(self) -> None:
         w = self.window
@@ -86,7 +105,7 @@ class ChildWindows(QObject):
         on = w.main_actions.post_to_chart.isChecked()
         if on:
             answer = QMessageBox.question(
-                w,
+                w.window(),
                 "Post sheets to the chart",
                 f"Each sheet prepared with {stored.name} will also be filed in the patient's "
                 "chart in the EHR, as a document of the visit. Sheets are always kept here too; "

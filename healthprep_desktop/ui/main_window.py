@@ -20,6 +20,8 @@ from datetime import date
 from PySide6.QtCore import QByteArray, QDate, QRect, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -46,7 +48,12 @@ from healthprep_desktop.ui.day_rows import DayRow
 from healthprep_desktop.ui.demo import DemoRunner
 from healthprep_desktop.ui.idle_lock import IdleWatcher, LockScreen
 from healthprep_desktop.ui.login import is_demo
-from healthprep_desktop.ui.main_actions import build_actions, build_menus, build_toolbars
+from healthprep_desktop.ui.main_actions import (
+    MainActions,
+    build_actions,
+    build_menus,
+    build_toolbars,
+)
 from healthprep_desktop.ui.main_dialogs import ChildWindows
 from healthprep_desktop.ui.schedule_corrections import ScheduleCorrections
 from healthprep_desktop.ui.schedule_model import ScheduleFilter, ScheduleModel
@@ -68,6 +75,26 @@ class MainWindow(QMainWindow):
     demo_ready = Signal(object)  # the demo connection id, or the exception
     closed = Signal()  # the window accepted a close: the application may end
     patient_rescreened = Signal(str)  # one patient's sheet was made again (after a correction)
+
+    # What the parts read through their host Protocols (``BatchHost``, ``DayLoaderHost``, ...:
+    # ``ui.window_host``). Declared, not only assigned below: mypy checks the window against
+    # each Protocol where it builds the part, and a member assigned after that point (or in
+    # ``_build_central``) would otherwise pass unchecked.
+    session: AppSession
+    locked: bool
+    model: ScheduleModel
+    runner: BatchRunner
+    main_actions: MainActions
+    clinic_combo: QComboBox
+    date_edit: QDateEdit
+    banner: ConnectionBanner
+    schedule_view: ScheduleView
+    batch_panel: BatchPanel
+    connection_label: QLabel
+    connection: ConnectionController
+    loader: DayLoader
+    sheets: SheetOpener
+    idle: IdleWatcher
 
     def __init__(
         self, session: AppSession, *, today: date | None = None, settings: QSettings | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
@@ -31,15 +31,15 @@ from PySide6.QtWidgets import (
 from healthprep_desktop.store import EntryKind, Store
 from healthprep_desktop.store.repos.screening_entries import ScreeningEntry
 from healthprep_desktop.ui import corrections, day_rows, tasks
-from healthprep_desktop.ui.connection_state import LinkState
+from healthprep_desktop.ui.connection_state import ConnectionController, LinkState
 from healthprep_desktop.ui.correction_dialogs import EntryDialog
 from healthprep_desktop.ui.day_rows import DayRow
+from healthprep_desktop.ui.schedule_model import ScheduleModel
 from healthprep_desktop.ui.session import describe_error
 from healthprep_desktop.ui.sheet_details import ScreeningRef, result_items
+from healthprep_desktop.ui.sheet_opening import SheetOpener
+from healthprep_desktop.ui.window_host import WindowHost
 from healthprep_desktop.workers.rescreen_stored import NoStoredChart, rescreen_from_store
-
-if TYPE_CHECKING:
-    from healthprep_desktop.ui.main_window import MainWindow
 
 NO_SHEET = "Mark a screening… (prepare this patient first: no sheet yet)"
 NO_CHART = "Re-screen now (prepare this patient first: chart never fetched here)"
@@ -121,12 +121,31 @@ class ScreeningPicker(QDialog):
         return choice if isinstance(choice, Choice) else None
 
 
+class CorrectionsHost(WindowHost, Protocol):
+    """What corrections from the schedule use of the window (``MainWindow`` has it): the rows
+    to mark, open viewers to refresh, and, without a stored chart, the connection's state and
+    a re-prepare from the EHR."""
+
+    @property
+    def model(self) -> ScheduleModel: ...
+
+    @property
+    def sheets(self) -> SheetOpener: ...
+
+    @property
+    def connection(self) -> ConnectionController: ...
+
+    def viewer_rescreened(self, patient_id: str) -> None: ...
+
+    def reprepare_patient(self, patient_id: str) -> None: ...
+
+
 class ScheduleCorrections(QObject):
     rescreened = Signal(str)  # patient id: re-screened after a correction from the schedule
     message = Signal(str)  # what the status bar said (tests read it)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: CorrectionsHost) -> None:
+        super().__init__(window.window())
         self.window = window
         self._task: asyncio.Task[Any] | None = None
 
@@ -168,11 +187,11 @@ class ScheduleCorrections(QObject):
         if not choices:
             self._say("This patient's sheet lists no screenings to mark.")
             return
-        picker = ScreeningPicker(row.patient_text, choices, self.window)
+        picker = ScreeningPicker(row.patient_text, choices, self.window.window())
         picker.setObjectName("screeningPicker")
         if picker.exec() != QDialog.DialogCode.Accepted or (choice := picker.chosen()) is None:
             return
-        dialog = EntryDialog(choice.ref.name, choice.existing, parent=self.window)
+        dialog = EntryDialog(choice.ref.name, choice.existing, parent=self.window.window())
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         kind, on_date, until_date, note = dialog.values()

@@ -4,24 +4,40 @@ print the whole day, copy the MRN, and refresh an open viewer when its patient i
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import shiboken6
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QWidget
 
 from healthprep_desktop.ui import day_rows, tasks
 from healthprep_desktop.ui.day_rows import DayRow
+from healthprep_desktop.ui.schedule_view import ScheduleView
 from healthprep_desktop.ui.session import describe_error
 from healthprep_desktop.ui.sheet_viewer import SheetViewer
+from healthprep_desktop.ui.window_host import WindowHost
 
-if TYPE_CHECKING:
-    from healthprep_desktop.ui.main_window import MainWindow
+
+class SheetsHost(WindowHost, Protocol):
+    """What opening sheets uses of the window (``MainWindow`` has it): the schedule's rows,
+    where a viewer's corrections go, and the tracking of open child windows."""
+
+    @property
+    def schedule_view(self) -> ScheduleView: ...
+
+    def correction_made(self, patient_id: str, *, viewer_rescreens: bool = False) -> None: ...
+
+    def viewer_rescreened(self, patient_id: str) -> None: ...
+
+    def track(self, window: QWidget) -> None: ...
+
+    def child_windows(self) -> list[QWidget]: ...
 
 
 class SheetOpener(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: SheetsHost) -> None:
+        super().__init__(window.window())
         self.window = window
 
     def open_selected(self, *, then_print: bool = False) -> None:
@@ -136,5 +152,7 @@ class SheetOpener(QObject):
         if not ids:
             w.statusBar().showMessage("No sheets to print for this day yet.", 8000)
             return
-        dialog = print_day(w, w.session.scope, ids, w.clinic_day, ehr_user=w.session.ehr_user())
+        dialog = print_day(
+            w.window(), w.session.scope, ids, w.clinic_day, ehr_user=w.session.ehr_user()
+        )
         w.track(dialog)
