@@ -14,7 +14,11 @@
      even proposed (sex is too common to count);
    - an auto-link needs the exact birth date, an agreeing given name (exact, nickname or typo)
      and a family name that is not contradicted (twins share everything but the given name);
-   - if two candidates of one source both reach the lower threshold, none is auto-linked.
+   - if two candidates of one source both reach the lower threshold, none is auto-linked,
+     unless the others are the auto-link's relatives (is_relative_of: another given name or
+     birth year beside a record that agrees on both): a household shares phone and address.
+4. A former address (use "old" or an ended period, sources/addresses.py) equal to the other
+   record's current one counts as a place in common: the person moved and one source kept it.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from healthprep_desktop.sources.model import PersonSummary
 
-_LEVELS = {
+LEVEL_WORDS = {
     "exact": "same",
     "alias": "nickname or former name",
     "fuzzy": "a typo away",
@@ -59,7 +59,7 @@ def verdict(fields: dict[str, str], names: tuple[str, ...]) -> str:
         if not level or (name == "previous_address" and level == "missing"):
             continue
         text = _ALIAS.get(name, "") if level == "alias" else ""
-        text = text or _LEVELS.get(level, level)
+        text = text or LEVEL_WORDS.get(level, level)
         parts.append(f"{_FIELD_WORDS[name]}: {text}" if len(names) > 1 else text)
     return ", ".join(parts)
 
