@@ -363,25 +363,34 @@ def match_patient(
 def search_parameters(local: Demographics) -> list[dict[str, str]]:
     """FHIR Patient searches that gather candidates in a secondary source (identifier first).
 
-    A transposed birth day/month gets its own search, so it can reach the confirmation queue;
-    the phone search finds a misspelt name when the birth date is unknown.
+    Shapes real servers take: US Core servers SHALL support `identifier`, `name`,
+    `birthdate+name` and `gender+name`; Epic wants a name (or family) with the birth date; a
+    birth date alone is refused by most. `name` matches any part of any name, former names
+    included, so the birth date with the family name and with the given name finds a copy
+    with a typo or a new family name in the other part. A transposed birth day/month gets its
+    own search, so it can reach the confirmation queue; family+given finds another birth date
+    (a same-named parent, a birth-year typo); the phone search (where offered) finds a
+    misspelt name when the birth date is unknown. A server refusing a shape (400) is asked the
+    others (workers/batch_sources.py remembers the refusal per source).
     """
     searches = [{"identifier": f"{system}|{value}"} for system, value in sorted(local.identifiers)]
+    names = [n for n in (local.family_text, local.given_text) if n]
     if local.birth_date is not None:
-        searches.append({"birthdate": local.birth_date.isoformat()})
+        born = local.birth_date.isoformat()
+        searches += [{"birthdate": born, "name": name} for name in names]
+        # Where a server takes it (most refuse a birth date alone), the birth date alone also
+        # finds a copy with a typo in both names.
+        searches.append({"birthdate": born})
         swapped = local.birth_date
-        if swapped.day <= 12 and swapped.day != swapped.month:
+        if swapped.day <= 12 and swapped.day != swapped.month and local.family_text:
             swapped = swapped.replace(month=local.birth_date.day, day=local.birth_date.month)
-            searches.append({"birthdate": swapped.isoformat()})
+            searches.append({"birthdate": swapped.isoformat(), "name": local.family_text})
     if local.family_text and local.given_text:
         searches.append({"family": local.family_text, "given": local.given_text})
     if local.birth_date is None and local.sex:
         # Without a birth date a misspelt name and a missing or changed phone would hide the
-        # patient from every search above: each name part with the sex (US Core: name+gender
-        # SHALL, family+gender SHOULD) finds a copy with a typo in the other part.
-        if local.family_text:
-            searches.append({"family": local.family_text, "gender": local.sex})
-        if local.given_text:
-            searches.append({"name": local.given_text, "gender": local.sex})
+        # patient from every search above: each name part with the sex (US Core: name+gender,
+        # SHALL) finds a copy with a typo in the other part.
+        searches += [{"name": name, "gender": local.sex} for name in names]
     searches += [{"phone": phone} for phone in sorted(local.phones)]
     return searches

@@ -32,8 +32,12 @@ class SourceIndex:
             self.by_id[found.patient_id] = found
             for system, value in found.identifiers:
                 self._keys["identifier", f"{system}|{value}"].add(found.patient_id)
+            parts = found.families | found.family_tokens | found.givens
             if found.birth_date is not None:
-                self._keys["birthdate", found.birth_date.isoformat()].add(found.patient_id)
+                born = found.birth_date.isoformat()
+                self._keys["birthdate", born].add(found.patient_id)
+                for part in parts:  # FHIR `name` matches any part of any name
+                    self._keys["birthdate+name", f"{born}|{part}"].add(found.patient_id)
             for phone in found.phones:
                 self._keys["phone", phone].add(found.patient_id)
             for family in found.families | found.family_tokens:
@@ -41,8 +45,8 @@ class SourceIndex:
                     self._keys["name", f"{family}|{given}"].add(found.patient_id)
                 if found.sex:
                     self._keys["family+gender", f"{family}|{found.sex}"].add(found.patient_id)
-            if found.sex:  # FHIR `name` matches any part of any name
-                for part in found.families | found.family_tokens | found.givens:
+            if found.sex:
+                for part in parts:
                     self._keys["name+gender", f"{part}|{found.sex}"].add(found.patient_id)
 
     def search(self, params: dict[str, str]) -> set[str]:
@@ -51,6 +55,10 @@ class SourceIndex:
         if "phone" in params:
             number = phone_digits(params["phone"])
             return set(self._keys.get(("phone", number), ())) if number else set()
+        if "birthdate" in params and "name" in params:
+            day = birth_date(params["birthdate"])
+            key = f"{day.isoformat() if day else ''}|{fold(params['name'])}"
+            return set(self._keys.get(("birthdate+name", key), ()))
         if "birthdate" in params:
             day = birth_date(params["birthdate"])
             return set(self._keys.get(("birthdate", day.isoformat()), ())) if day else set()

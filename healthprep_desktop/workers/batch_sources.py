@@ -27,6 +27,7 @@ from healthprep_desktop.fhir.discovery import Capabilities
 from healthprep_desktop.fhir.errors import AuthError, BadRequest, FhirError
 from healthprep_desktop.fhir.record import fetch_patient_record
 from healthprep_desktop.fhir.session import FhirConnection
+from healthprep_desktop.screening.needs import ChartNeeds
 from healthprep_desktop.screening.record import PatientRecord
 from healthprep_desktop.sources import links
 from healthprep_desktop.sources.matching import match_patient, search_parameters
@@ -39,6 +40,7 @@ from healthprep_desktop.sources.model import (
     MatchCandidate,
     Outcome,
     Source,
+    SourceKind,
 )
 from healthprep_desktop.sources.normalise import demographics
 from healthprep_desktop.store import AuditAction, Store, TenantScope
@@ -56,6 +58,9 @@ from healthprep_desktop.workers.source_config import (
 
 log = logging.getLogger(__name__)
 
+# An immunization registry's record of a person is their doses: asking it for conditions,
+# labs or procedures spends its rate limit on searches that come back empty.
+REGISTRY_NEEDS = ChartNeeds(types=("Immunization",))
 SEARCH_PAGE = 50  # candidates per Patient search page; more is a too-broad search, not a match
 MAX_SEARCH_PAGES = 2
 
@@ -68,6 +73,8 @@ class SecondarySource:
     connection: FhirConnection
     connection_id: int
     enterprise_systems: tuple[str, ...] = ()
+    # Patient search shapes (parameter names) this server refused with 400: not asked again.
+    refused: set[frozenset[str]] = field(default_factory=set)
     _capabilities: Capabilities | None = None
     _capabilities_read: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -215,6 +222,7 @@ class SourceReader:
                     capabilities=await source.capabilities(),
                     documents=False,
                     source=source.source.name,
+                    needs=REGISTRY_NEEDS if source.source.kind is SourceKind.REGISTRY else None,
                 )
         except (FhirError, AuthError, TimeoutError, OSError) as exc:
             # Our errors carry no token or patient content; the sheet says only the source.
@@ -288,9 +296,10 @@ class SourceReader:
 
         Each request counts against the source's rate limit, so the searches go in as few as
         the server allows: all in one batch Bundle where it takes them; otherwise the
-        identifier and birth-date searches first (an auto-link needs the exact birth date, so
-        they find every auto-linkable record), and the rest (transposed birth date, name,
-        phone) only when those found no auto-link, to fill the confirmation queue.
+        identifier and the birth date with each name part first (an auto-link needs the exact
+        birth date and an agreeing given name, so they find nearly every auto-linkable record),
+        and the rest (a birth date alone, the transposed one, family+given, phone) only when
+        those found no auto-link, to fill the confirmation queue.
         """
         searches = search_parameters(local)
         capabilities = await source.capabilities()
@@ -306,7 +315,11 @@ class SourceReader:
 
         if capabilities is not None and capabilities.supports_batch and len(searches) > 1:
             return scored(await self._search_batch(source, searches))
-        first = [p for p in searches if "identifier" in p or p.get("birthdate") == _iso(local)]
+        first = [
+            p
+            for p in searches
+            if "identifier" in p or (p.get("birthdate") == _iso(local) and "name" in p)
+        ]
         rest = [p for p in searches if p not in first]
         people = await self._search(source, first)
         found = scored(people)
@@ -323,6 +336,9 @@ class SourceReader:
 
         async def one(params: dict[str, str]) -> list[JSON]:
             out: list[JSON] = []
+            shape = frozenset(params)
+            if shape in source.refused:
+                return out
             query = [*params.items(), ("_count", str(SEARCH_PAGE))]
             pages = 0
             try:
@@ -332,8 +348,9 @@ class SourceReader:
                     if pages >= MAX_SEARCH_PAGES:
                         break  # a search this broad finds look-alikes, not the patient
             except BadRequest:
-                # This server does not take this combination (phone, family+gender are not
-                # universal); the other searches still gather the candidates.
+                # This server does not take this combination (a birth date alone, phone); the
+                # other searches still gather the candidates, and it is not asked again.
+                source.refused.add(shape)
                 log.info("source %s refused a %s search", source.source.id, "+".join(params))
             return out
 

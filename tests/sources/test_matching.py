@@ -198,8 +198,10 @@ def test_search_parameters_ask_identifier_birth_dates_and_names() -> None:
     local = demo("c", identifiers=[("urn:mrn", "7")])
     assert search_parameters(local) == [
         {"identifier": "urn:mrn|7"},
-        {"birthdate": "1968-04-09"},
-        {"birthdate": "1968-09-04"},  # the transposed day/month
+        {"birthdate": "1968-04-09", "name": "Okafor"},  # US Core birthdate+name (SHALL)
+        {"birthdate": "1968-04-09", "name": "Ngozi"},
+        {"birthdate": "1968-04-09"},  # where a server takes a birth date alone
+        {"birthdate": "1968-09-04", "name": "Okafor"},  # the transposed day/month
         {"family": "Okafor", "given": "Ngozi"},
         {"phone": "2175550142"},
     ]

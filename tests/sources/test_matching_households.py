@@ -136,9 +136,9 @@ def test_an_ended_period_makes_an_address_former() -> None:
     assert demo("p").postal_code == "62701"
 
 
-def test_without_birth_date_the_family_and_gender_search_is_asked() -> None:
+def test_without_birth_date_each_name_part_is_searched_with_the_sex() -> None:
     searches = search_parameters(demo("clinic-1", birth=None))
-    assert {"family": "Okafor", "gender": "female"} in searches
+    assert {"name": "Okafor", "gender": "female"} in searches
     assert {"name": "Ngozi", "gender": "female"} in searches
     dated = search_parameters(CLINIC)
     assert not any("gender" in s for s in dated)

@@ -9,6 +9,7 @@ warning; unlinking removes the other source's evidence at the next batch; no fal
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from healthprep_desktop.sandbox.clinic.shared_patients import (
     TruthPair,
 )
 from healthprep_desktop.sources.matching import match_patient
+from healthprep_desktop.sources.merge import SourceFailure
 from healthprep_desktop.sources.model import LinkState, Outcome
 from healthprep_desktop.sources.normalise import demographics
 from healthprep_desktop.sources.quality import SourceIndex
@@ -289,11 +291,11 @@ async def test_an_offline_rescreen_keeps_the_hospitals_evidence(
     assert _result(sheet.info.results, "colorectal")["status"] != "complete"
 
 
-async def test_a_source_refusing_some_patient_searches_still_finds_the_patient(
-    multi: Multi, caplog: pytest.LogCaptureFixture
-) -> None:
-    """An Oracle-like server refuses a birth-date-only and a phone search with 400; matching
-    keeps what the other searches (identifier, name) found instead of failing the source."""
+@pytest.mark.parametrize("profile", ["oracle-like", "us-core", "epic-like"])
+async def test_matching_finds_the_patient_on_strict_servers(multi: Multi, profile: str) -> None:
+    """Servers that refuse a birth date alone (and phone, or family+given) still find the
+    patient: the birth date goes with a name part (US Core birthdate+name, Epic
+    name+birthdate), and a refused shape is remembered, not asked again."""
     from healthprep_desktop.workers.batch_sources import SourceReader, open_secondary_sources
     from healthprep_desktop.workers.db import StoreExecutor
 
@@ -302,23 +304,75 @@ async def test_a_source_refusing_some_patient_searches_still_finds_the_patient(
     hospital = next(s for s in opened if s.source.id == HOSPITAL_ID)
     truth = {p.clinic_id: p.remote_id for p in multi.shared.truth if p.source_id == HOSPITAL_ID}
     clinic = {p["id"]: demographics(p) for p in multi.shared.clinic_patients}
-    # A patient whose copy carries the same name and phone: found by name, refused by phone.
-    pid = next(
-        pid
-        for pid, remote in sorted(truth.items())
-        if clinic[pid].phones and clinic[pid].birth_date and _auto_linkable(multi, [pid])
-    )
+    linkable = [pid for pid in _auto_linkable(multi, sorted(truth)) if clinic[pid].phones]
     db = StoreExecutor()
     reader = SourceReader([hospital], db, "Clinic")
-    multi.demo.server.config.profile = "oracle-like"
+    multi.demo.server.config.profile = profile
     try:
-        with caplog.at_level("INFO", logger="healthprep_desktop.workers.batch_sources"):
+        for pid in linkable[:3]:
             found = await reader._candidates(hospital, clinic[pid], set())
+            autos = [c.remote_id for c in found if c.outcome is Outcome.AUTO_LINK]
+            assert autos == [truth[pid]], (profile, pid)
+        # The shapes this server refuses, asked directly: remembered after the first 400.
+        local = clinic[linkable[0]]
+        assert local.birth_date is not None
+        strays = [{"birthdate": local.birth_date.isoformat()}, {"phone": sorted(local.phones)[0]}]
+        await reader._search(hospital, strays)
+        before = hospital.connection.client.stats.requests
+        await reader._search(hospital, strays)
+        again = hospital.connection.client.stats.requests - before
     finally:
         multi.demo.server.config.profile = "generic"
         db.shutdown()
         for source in opened:
             await source.connection.aclose()
-    assert [c.remote_id for c in found if c.outcome is Outcome.AUTO_LINK] == [truth[pid]]
-    refused = " ".join(r.getMessage() for r in caplog.records)
-    assert "refused a birthdate search" in refused and "refused a phone search" in refused
+    assert frozenset({"birthdate"}) in hospital.refused
+    assert again == 2 - len(hospital.refused & {frozenset({"birthdate"}), frozenset({"phone"})})
+
+
+async def test_a_registry_is_asked_for_immunizations_only(multi: Multi) -> None:
+    """On a server without $everything (US Core-like), a registry chart costs the Patient read
+    and one Immunization search, not a search per clinical type."""
+    from healthprep_desktop.sandbox.clinic.shared_patients import REGISTRY_ID
+    from healthprep_desktop.workers.batch_sources import SourceReader, open_secondary_sources
+    from healthprep_desktop.workers.db import StoreExecutor
+
+    assert multi.demo.server is not None
+    opened, _skipped = open_secondary_sources(multi.store, multi.scope.id, multi.connection_id)
+    registry = next(s for s in opened if s.source.id == REGISTRY_ID)
+    truth = {p.clinic_id: p.remote_id for p in multi.shared.truth if p.source_id == REGISTRY_ID}
+    held = next(o for o in multi.shared.organizations if o.source_id == REGISTRY_ID)
+    index = SourceIndex(held.patients)
+    clinic_people = {p["id"]: demographics(p) for p in multi.shared.clinic_patients}
+    pid = next(
+        pid
+        for pid in sorted(truth)
+        if any(
+            c.outcome is Outcome.AUTO_LINK and c.remote_id == truth[pid]
+            for c in match_patient(
+                clinic_people[pid], index.candidates(clinic_people[pid]), REGISTRY_ID
+            )
+        )
+        and any(r["patient"]["reference"].endswith(truth[pid]) for r in held.resources)
+    )
+    db = StoreExecutor()
+    reader = SourceReader([registry], db, "Clinic")
+    multi.demo.server.config.profile = "us-core"
+    try:
+        await registry.capabilities()  # read once per job, not per chart
+        before = registry.connection.client.stats.requests
+        found = await reader._one(
+            multi.scope, registry, clinic_people[pid], pid, [], time.monotonic() + 60
+        )
+        asked = registry.connection.client.stats.requests - before
+    finally:
+        multi.demo.server.config.profile = "generic"
+        db.shutdown()
+        for source in opened:
+            await source.connection.aclose()
+    assert found is not None and not isinstance(found, SourceFailure)
+    assert found.patient_id == truth[pid]
+    assert found.resources and {r["resourceType"] for r in found.resources} == {"Immunization"}
+    # Matching searches (identifier/birth date first, the rest only without an auto-link) plus
+    # the chart: the Patient and its Immunizations.
+    assert asked <= 5, asked
