@@ -8,6 +8,11 @@ A panel can hold 20,000 patients, so nothing here holds it whole:
 - ``RowSource`` turns the same walk into table rows one page at a time, filtered, so the
   patient table fetches more only when the user scrolls (``PanelRowsModel.fetchMore``).
 
+Both walks run in worker threads and are pure Python (JSON decoding, counting): they read the
+store ``WALK_PAGE`` results at a time (each read one short hold of the GIL) and rest between
+patients every few milliseconds (``thread_pacing.Pacer``), so the GUI thread gets the GIL at
+once instead of after Python's 5 ms switch interval per Qt event (the window stalled ~50 ms).
+
 Patient names are looked up in this computer's stored charts for display only
 (``ui.patient_names``); the panel results hold ids.
 """
@@ -25,6 +30,7 @@ from healthprep_desktop.screening.model import Status
 from healthprep_desktop.store import TenantScope
 from healthprep_desktop.store.repos.panel_results import MeasureCounts, PanelResult, PanelRun
 from healthprep_desktop.ui.patient_names import PatientNames
+from healthprep_desktop.ui.thread_pacing import Pacer
 
 # The order statuses are listed and stacked in: what needs doing first, as the sheet does.
 STATUS_ORDER: tuple[Status, ...] = (
@@ -53,6 +59,7 @@ STATUS_GROUPS: dict[str, tuple[str, ...]] = {
 GROUP_LABELS = {NEEDS_ACTION: "Needs action", APPLICABLE: "All but not applicable"}
 PAGE_SIZE = 200  # table rows per fetch: a screenful or three, one short read
 PROGRESS_EVERY = 1000  # patients between progress notes of the overview walk
+WALK_PAGE = 100  # stored results per read: each read and its rows are one short GIL hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,16 +156,20 @@ def read_totals(
     scope: TenantScope,
     connection_id: int,
     progress: Callable[[int, int], None] | None = None,
+    pace: Callable[[], None] | None = None,
 ) -> PanelTotals:
     """One pass over the connection's stored panel, keeping counters only (the export
     package's ``StatusCounter`` and ``MeasureTotals``), whatever the panel's size.
-    ``progress(read, total)`` is called every ``PROGRESS_EVERY`` patients."""
+    ``progress(read, total)`` is called every ``PROGRESS_EVERY`` patients; ``pace()`` between
+    patients (a ``Pacer`` unless given: the walk lets the GUI thread have the GIL)."""
+    pace = pace or Pacer()
     total = scope.panel.count(connection_id)
     statuses = StatusCounter()
     measures = MeasureTotals()
     names: dict[str, str] = {}
     patients = 0
-    for result in scope.panel.iter(connection_id):
+    for result in scope.panel.iter(connection_id, page=WALK_PAGE):
+        pace()
         patients += 1
         statuses.add(result.results)
         measures.add(result.measures)
@@ -295,9 +306,11 @@ class RowSource:
         connection_id: int,
         flt: PanelFilter,
         names: PatientNames | None = None,
+        pace: Callable[[], None] | None = None,
     ) -> None:
         self._scope = scope
-        self._walk: Iterator[PanelResult] = scope.panel.iter(connection_id)
+        self._walk: Iterator[PanelResult] = scope.panel.iter(connection_id, page=WALK_PAGE)
+        self._pace = pace or Pacer()  # between patients, as ``read_totals``
         self.filter = flt
         self.names = names or PatientNames()
         self.exhausted = False
@@ -306,6 +319,7 @@ class RowSource:
     def next_page(self, limit: int = PAGE_SIZE) -> list[PanelRow]:
         page: list[PanelRow] = []
         while len(page) < limit:
+            self._pace()
             result = next(self._walk, None)
             if result is None:
                 self.exhausted = True

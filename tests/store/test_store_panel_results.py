@@ -28,6 +28,16 @@ def test_paging_walks_every_patient_once_in_order(store: Store) -> None:
     assert scope.panel.count(1) == 1203 and scope.panel.count(2) == 0
 
 
+@pytest.mark.parametrize("patients", [0, 5, 6])
+def test_paging_boundaries_empty_one_page_and_one_more(store: Store, patients: int) -> None:
+    # Pages of 5: nothing stored, exactly one full page (a last read finds nothing), one more.
+    scope = store.tenant(store.create_tenant("Clinic").id)
+    ids = [f"p{n}" for n in range(patients)]
+    for pid in ids:
+        scope.panel.put(_result(pid))
+    assert [r.patient_id for r in scope.panel.iter(1, page=5)] == ids
+
+
 def test_upsert_replaces_and_tenants_do_not_see_each_other(store: Store) -> None:
     a = store.tenant(store.create_tenant("A").id)
     b = store.tenant(store.create_tenant("B").id)
