@@ -12,6 +12,8 @@
 #   HEALTHPREP_BUNDLE_TESSERACT=1 also bundle the system tesseract (default: the bundle uses the
 #                                 one on PATH, from the distribution's tesseract-ocr package)
 #   SKIP_SMOKE=1                  build only
+#   HEALTHPREP_DIST=dir           output folder (default dist/ in the checkout)
+#   HEALTHPREP_WORK=dir           PyInstaller's work folder (default build/pyinstaller)
 #
 # Smoke tests (offscreen, throwaway HEALTHPREP_HOME): --version, --help, the hidden
 # --bundle-check (Qt, SQLCipher, R4B models, PDF, loopback HTTP, process pool, tesseract),
@@ -22,9 +24,9 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 NAME=healthprep-desktop
-DIST=$ROOT/dist
+DIST=${HEALTHPREP_DIST:-$ROOT/dist}
 BUNDLE=$DIST/$NAME
-WORK=$ROOT/build/pyinstaller
+WORK=${HEALTHPREP_WORK:-$ROOT/build/pyinstaller}
 
 log() { printf '[build.sh] %s\n' "$*" >&2; }
 
