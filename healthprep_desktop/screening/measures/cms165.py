@@ -22,7 +22,7 @@ Read literally, as a CQL engine runs it:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from healthprep_desktop.screening.measures import common as c
 from healthprep_desktop.screening.measures import qicore as q
@@ -61,6 +61,9 @@ BP_PANEL = "85354-9"
 BP_PROFILE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-blood-pressure"
 UCUM = "http://unitsofmeasure.org"
 NON_AMBULATORY_CLASSES = frozenset({"EMER", "IMP", "ACUTE", "NONAC", "PRENC", "SS"})
+# `< 140 'mm[Hg]'` converts the reading's UCUM unit first (the engine's UCUM conversion); the
+# pressure units a chart may use, in mm[Hg] (UCUM: m[Hg] = 133.3220 kPa).
+_MMHG_PER_UNIT = {"mm[Hg]": 1.0, "cm[Hg]": 10.0, "kPa": 1000 / 133.322, "Pa": 1 / 133.322}
 
 
 # ---- Initial Population ----------------------------------------------------------------------
@@ -194,21 +197,29 @@ def qualifying_blood_pressure_readings(ctx: MeasureContext) -> list[JSON]:
     return kept
 
 
-def _date_of(p: Point | None) -> date | None:
-    """`date from` a DateTime (None when absent or coarser than a day)."""
-    return p.day_lo if p is not None and p.is_day_exact else None
+def _date_of(p: Point | None) -> Point | None:
+    """`date from` a DateTime, as the days it may fall on: one day, or a whole month or year for
+    a coarser time (CQL keeps the precision; a month is not dropped). None when absent."""
+    if p is None:
+        return None
+    return Point(Point.of_day(p.day_lo).lo, Point.of_day(p.day_hi).hi)
 
 
-def most_recent_blood_pressure_day(ctx: MeasureContext, readings: list[JSON]) -> date | None:
-    """ "Most Recent Blood Pressure Day": Last("Blood Pressure Days" sort asc) (nulls first)."""
+def most_recent_blood_pressure_day(ctx: MeasureContext, readings: list[JSON]) -> Point | None:
+    """ "Most Recent Blood Pressure Day": Last("Blood Pressure Days" sort asc) (nulls first).
+
+    A month-precision date sorts after every day before that month, and then no reading is
+    `same day as` it, so the day's lowest reading is null (CQL: Last, then `same day as` is
+    uncertain). Overlapping precisions (2026-12 and 2026-12-05) are ordered by their first
+    possible day, as CMS122's "Most Recent Glycemic Status Date" is."""
     days = [d for d in (_date_of(_latest(o, ctx.chart)) for o in readings) if d is not None]
-    return max(days) if days else None
+    return max(days, key=lambda p: (p.day_lo, p.day_hi)) if days else None
 
 
 def component_mmhg(obs: JSON, code: str) -> tuple[bool, float | None]:
     """singleton from (component where code ~ X return value as Quantity), made comparable with
-    'mm[Hg]': (ok, value). A missing component, a non-Quantity or a unit other than mm[Hg] gives
-    None; more than one matching component is a run-time error in CQL (ok = False)."""
+    'mm[Hg]': (ok, value). A missing component, a non-Quantity or a unit that is not a pressure
+    gives None; more than one matching component is a run-time error in CQL (ok = False)."""
     matches = [
         comp
         for comp in obs.get("component") or ()
@@ -228,20 +239,20 @@ def component_mmhg(obs: JSON, code: str) -> tuple[bool, float | None]:
     if quantity.get("comparator") is not None or system not in (None, UCUM, UCUM + "/"):
         return True, None
     unit = quantity.get("code") or quantity.get("unit") or "1"
-    return True, (float(value) if unit == "mm[Hg]" else None)
+    factor = _MMHG_PER_UNIT.get(str(unit))
+    return True, (None if factor is None else float(value) * factor)
 
 
 def lowest_reading_on_most_recent_day(
-    ctx: MeasureContext, readings: list[JSON], day: date | None, code: str
+    ctx: MeasureContext, readings: list[JSON], day: Point | None, code: str
 ) -> float | None:
     """ "Lowest Systolic/Diastolic Reading on Most Recent Blood Pressure Day": First(values of
     that day's readings sort asc). A null value sorts first, so it makes the lowest null."""
     if day is None:
         return None
-    target = Point.of_day(day)
     values: list[float | None] = []
     for obs in readings:
-        if same_day(_latest(obs, ctx.chart), target) is not True:
+        if same_day(_latest(obs, ctx.chart), day) is not True:
             continue
         ok, value = component_mmhg(obs, code)
         if not ok:
@@ -261,9 +272,7 @@ def numerator(ctx: MeasureContext) -> list[str]:
     diastolic = lowest_reading_on_most_recent_day(ctx, readings, day, DIASTOLIC)
     if systolic is None or diastolic is None or systolic >= 140 or diastolic >= 90:
         return []
-    assert day is not None
-    target = Point.of_day(day)
-    return c.refs([o for o in readings if same_day(_latest(o, ctx.chart), target) is True])
+    return c.refs([o for o in readings if same_day(_latest(o, ctx.chart), day) is True])
 
 
 def evaluate(ctx: MeasureContext) -> list[GroupOutcome]:
