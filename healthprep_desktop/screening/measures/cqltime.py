@@ -108,7 +108,9 @@ def _parse_text(value: str) -> Point | None:
         year, month, day, hour = (int(m.group(i)) for i in range(1, 5))
         minute = int(m.group(5) or 0)
         second = int(m.group(6) or 0)
-        fraction = (m.group(7) or "")[:6].ljust(6, "0")
+        # CQL DateTime stops at milliseconds (an engine drops finer digits): 23:59:59.9995 is
+        # still 23:59:59.999, inside a period that ends then.
+        fraction = (m.group(7) or "")[:3].ljust(6, "0")
         zone = m.group(8)
         tz = UTC
         if zone and zone != "Z":

@@ -105,6 +105,9 @@ def test_during_and_overlaps_edges() -> None:
 def test_instant_comparisons_without_day_precision() -> None:
     end = Point.of_day(date(2026, 12, 31))
     assert on_or_before(p("2026-12-31T23:59:59.999Z"), Point.exact(end.hi)) is True
+    # CQL DateTime has millisecond precision: finer digits are dropped, not rounded up.
+    assert on_or_before(p("2026-12-31T23:59:59.9995Z"), Point.exact(end.hi)) is True
+    assert on_or_before(p("2026-12-31T23:59:59.999999+00:00"), Point.exact(end.hi)) is True
     assert on_or_before(p("2027-01-01T00:00:00.000Z"), Point.exact(end.hi)) is False
     assert same_day(p("2026-03-01T01:00:00Z"), p("2026-03-01")) is True
     assert same_day(p("2026-03-02T01:00:00Z"), p("2026-03-01")) is False
