@@ -24,6 +24,7 @@ from healthprep_desktop.sandbox.search_params import (
     normalize_reference,
     params_for,
 )
+from healthprep_desktop.sandbox.value_index import PatientValueIndex
 
 _NO_DATE = float("inf")
 # Resources outside the patient compartment that $everything returns when compartment
@@ -99,6 +100,7 @@ class ResourceStore:
     _by_patient: dict[str, dict[str, dict[str, StoredResource]]] = field(default_factory=dict)
     _history: dict[str, list[StoredResource]] = field(default_factory=dict)
     _binary_owner: dict[str, str] = field(default_factory=dict)
+    _patient_values: PatientValueIndex = field(default_factory=PatientValueIndex)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -129,6 +131,8 @@ class ResourceStore:
             if old.patient is not None and old.patient != patient:
                 self._by_patient.get(old.patient, {}).get(rtype, {}).pop(rid, None)
         bucket[rid] = stored
+        if rtype == "Patient":
+            self._patient_values.clear()
         if patient is not None:
             self._by_patient.setdefault(patient, {}).setdefault(rtype, {})[rid] = stored
         return stored
@@ -238,7 +242,14 @@ class ResourceStore:
         predicates = [p for c in criteria if (p := self._compile(resource_type, c)) is not None]
         narrow = patient if patient is not None else self._named_patient(resource_type, criteria)
         pool: Iterable[StoredResource]
-        if narrow is None:
+        if narrow is None and resource_type == "Patient":
+            everyone = self._by_type.get("Patient", {})
+            ids = self._patient_values.narrow(criteria, everyone.values)
+            # Stored order, as without the index (a set test is far cheaper than predicates).
+            pool = (
+                everyone.values() if ids is None else [s for s in everyone.values() if s.id in ids]
+            )
+        elif narrow is None:
             pool = self._by_type.get(resource_type, {}).values()
         elif resource_type == "Patient":
             found = self.get("Patient", narrow)

@@ -155,6 +155,8 @@ class SourceReader:
 
     async def aclose(self) -> None:
         for source in self.sources:
+            stats = source.connection.client.stats
+            log.info("source %s: %d requests", source.source.id, stats.requests)
             with contextlib.suppress(Exception):
                 await source.connection.aclose()
 
