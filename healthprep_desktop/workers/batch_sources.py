@@ -303,7 +303,8 @@ class SourceReader:
         and the rest (a birth date alone, the transposed one, family+given, phone) only when
         those found no auto-link, to fill the confirmation queue.
         """
-        searches = search_parameters(local)
+        # Shapes this server refused before are not asked again, not even inside a batch.
+        searches = [p for p in search_parameters(local) if frozenset(p) not in source.refused]
         capabilities = await source.capabilities()
 
         def scored(people: list[Demographics]) -> list[MatchCandidate]:
