@@ -208,6 +208,18 @@ def _gate(fields: dict[str, Level], score: float, thresholds: Thresholds) -> tup
     if not beyond_names:
         return Outcome.NO_LINK, "Only names (and sex) agree; names alone never link."
     if score < thresholds.lower:
+        if (
+            birth == Level.EXACT
+            and fields["given"] in (Level.EXACT, Level.ALIAS)
+            and fields["middle_initial"] == Level.EXACT
+            and fields["sex"] != Level.DISAGREE
+        ):
+            # A marriage (former name not kept), a move and a new phone leave only these; among
+            # people born that day, a shared given name and middle initial is rare: a person looks.
+            return Outcome.CONFIRM, (
+                "Same given name, middle initial and birth date, but the family name, address "
+                "and phone differ (a marriage and a move?); please confirm."
+            )
         return Outcome.NO_LINK, f"Score {score:.1f} is below {thresholds.lower:.1f}."
     if score < thresholds.upper:
         return Outcome.CONFIRM, f"Score {score:.1f} is between the thresholds; please confirm."
@@ -387,10 +399,13 @@ def search_parameters(local: Demographics) -> list[dict[str, str]]:
             searches.append({"birthdate": swapped.isoformat(), "name": local.family_text})
     if local.family_text and local.given_text:
         searches.append({"family": local.family_text, "given": local.given_text})
-    if local.birth_date is None and local.sex:
-        # Without a birth date a misspelt name and a missing or changed phone would hide the
-        # patient from every search above: each name part with the sex (US Core: name+gender,
-        # SHALL) finds a copy with a typo in the other part.
-        searches += [{"name": name, "gender": local.sex} for name in names]
+    if local.birth_date is None:
+        # Without a birth date a misspelt or nicknamed given name and a missing or changed phone
+        # would hide the patient from every search above: the family name alone (US Core `name`,
+        # SHALL), and the given name with the sex (`gender+name`), find such a copy.
+        if local.family_text:
+            searches.append({"name": local.family_text})
+        if local.given_text and local.sex:
+            searches.append({"name": local.given_text, "gender": local.sex})
     searches += [{"phone": phone} for phone in sorted(local.phones)]
     return searches

@@ -45,8 +45,9 @@ class SourceIndex:
                     self._keys["name", f"{family}|{given}"].add(found.patient_id)
                 if found.sex:
                     self._keys["family+gender", f"{family}|{found.sex}"].add(found.patient_id)
-            if found.sex:
-                for part in parts:
+            for part in parts:
+                self._keys["name-part", part].add(found.patient_id)
+                if found.sex:
                     self._keys["name+gender", f"{part}|{found.sex}"].add(found.patient_id)
 
     def search(self, params: dict[str, str]) -> set[str]:
@@ -62,6 +63,8 @@ class SourceIndex:
         if "birthdate" in params:
             day = birth_date(params["birthdate"])
             return set(self._keys.get(("birthdate", day.isoformat()), ())) if day else set()
+        if set(params) == {"name"}:
+            return set(self._keys.get(("name-part", fold(params["name"])), ()))
         if "gender" in params and "name" in params:
             key = f"{fold(params['name'])}|{params['gender']}"
             return set(self._keys.get(("name+gender", key), ()))

@@ -63,8 +63,14 @@ def test_threshold_edges_are_inclusive_at_the_bottom_of_each_band() -> None:
     just_below_upper = Thresholds(upper=score + 0.01, lower=score)
     found = score_pair(CLINIC, remote, "hosp", thresholds=just_below_upper)
     assert found.outcome == Outcome.CONFIRM
+    # (Without the middle initial: given name, middle initial and birth date together reach a
+    # person whatever the score; test_matching_households.)
+    plain = demo("remote", phone=None, middle=None)
+    score = score_pair(CLINIC, plain, "hosp").score
+    at_lower = Thresholds(upper=score + 1, lower=score)
+    assert score_pair(CLINIC, plain, "hosp", thresholds=at_lower).outcome == Outcome.CONFIRM
     just_below_lower = Thresholds(upper=score + 1, lower=score + 0.01)
-    found = score_pair(CLINIC, remote, "hosp", thresholds=just_below_lower)
+    found = score_pair(CLINIC, plain, "hosp", thresholds=just_below_lower)
     assert found.outcome == Outcome.NO_LINK
 
 

@@ -138,7 +138,29 @@ def test_an_ended_period_makes_an_address_former() -> None:
 
 def test_without_birth_date_each_name_part_is_searched_with_the_sex() -> None:
     searches = search_parameters(demo("clinic-1", birth=None))
-    assert {"name": "Okafor", "gender": "female"} in searches
+    assert {"name": "Okafor"} in searches  # a copy without sex, with a nicknamed given name
     assert {"name": "Ngozi", "gender": "female"} in searches
     dated = search_parameters(CLINIC)
     assert not any("gender" in s for s in dated)
+
+
+def test_a_marriage_and_a_move_still_reach_a_person() -> None:
+    # Former name not kept, moved, new phone: given name, middle initial, birth date, sex left.
+    changed = {
+        "family": "Adams",
+        "postal": "62799",
+        "street": "4 Elm Ave",
+        "phone": "(309) 555-0188",
+    }
+    found = score_pair(CLINIC, demo("remote", **changed), "iis")
+    assert found.score < DEFAULT_THRESHOLDS.lower
+    assert found.outcome == Outcome.CONFIRM and "marriage" in found.reason
+    # Without the middle initial, or with another given name, it is not offered.
+    assert score_pair(CLINIC, demo("r", middle=None, **changed), "iis").outcome == Outcome.NO_LINK
+    assert score_pair(CLINIC, demo("r", given="Ada", **changed), "iis").outcome == Outcome.NO_LINK
+    assert score_pair(CLINIC, demo("r", middle="B", **changed), "iis").outcome == Outcome.NO_LINK
+    # Another birth date: not offered either.
+    assert (
+        score_pair(CLINIC, demo("r", birth="1968-04-10", **changed), "iis").outcome
+        == Outcome.NO_LINK
+    )
