@@ -19,6 +19,8 @@
      birth year beside a record that agrees on both): a household shares phone and address.
 4. A former address (use "old" or an ended period, sources/addresses.py) equal to the other
    record's current one counts as a place in common: the person moved and one source kept it.
+5. The same given name, middle initial and exact birth date go to a person however low the
+   score (a marriage, a move and a new phone leave only these); never to an auto-link.
 """
 
 from __future__ import annotations
