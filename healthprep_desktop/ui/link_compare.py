@@ -51,6 +51,13 @@ _FIELD_WORDS = {
 }
 
 
+def level_text(name: str, level: str) -> str:
+    """How one field compared, in words ("alias" says different things per field)."""
+    if level == "alias" and name in _ALIAS:
+        return _ALIAS[name]
+    return LEVEL_WORDS.get(level, level)
+
+
 def verdict(fields: dict[str, str], names: tuple[str, ...]) -> str:
     """ "family: same, given: a typo away" for a row built of several fields."""
     parts = []
@@ -58,8 +65,7 @@ def verdict(fields: dict[str, str], names: tuple[str, ...]) -> str:
         level = fields.get(name)
         if not level or (name == "previous_address" and level == "missing"):
             continue
-        text = _ALIAS.get(name, "") if level == "alias" else ""
-        text = text or LEVEL_WORDS.get(level, level)
+        text = level_text(name, level)
         parts.append(f"{_FIELD_WORDS[name]}: {text}" if len(names) > 1 else text)
     return ", ".join(parts)
 

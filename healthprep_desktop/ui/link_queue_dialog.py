@@ -32,7 +32,7 @@ from healthprep_desktop.sources.model import LinkDecision, PersonSummary
 from healthprep_desktop.sources.normalise import demographics, summarise
 from healthprep_desktop.store import TenantScope
 from healthprep_desktop.store.repos.patient_links import QueuedMatch
-from healthprep_desktop.ui.link_compare import LEVEL_WORDS, ComparisonTable
+from healthprep_desktop.ui.link_compare import ComparisonTable, level_text
 from healthprep_desktop.ui.window_fit import fit_to_screen
 
 _FIELD_NAMES = {
@@ -48,11 +48,11 @@ _FIELD_NAMES = {
 
 
 def fields_text(fields: dict[str, str]) -> str:
-    """ "birth date: same, family name: a typo away" (levels only: no values are stored)."""
+    """ "birth date: same, family name: a typo away": how each field compared."""
     order = list(_FIELD_NAMES)
     ranked = sorted(fields.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
     return ", ".join(
-        f"{_FIELD_NAMES.get(k, k)}: {LEVEL_WORDS.get(v, v)}"
+        f"{_FIELD_NAMES.get(k, k)}: {level_text(k, v)}"
         for k, v in ranked
         if v and not (k == "previous_address" and v == "missing")  # no history is no evidence
     )

@@ -89,3 +89,12 @@ def test_verdict_names_each_part_of_a_row() -> None:
         == "postal code: different"
     )
     assert verdict({"birth_date": "transposed"}, ("birth_date",)) == "day and month swapped"
+
+
+def test_the_list_and_the_pane_use_the_same_words() -> None:
+    from healthprep_desktop.ui.link_queue_dialog import fields_text
+
+    assert fields_text({"family": "alias", "given": "alias"}) == (
+        "family name: former or hyphenated name, given name: nickname"
+    )
+    assert fields_text({"previous_address": "missing", "phone": "exact"}) == "phone: same"
