@@ -341,9 +341,22 @@ class BatchJob:
             await self._finish_job(scope)
 
     async def _worker_stopped(self, scope: TenantScope, patient_id: str) -> None:
-        """Cancelled mid-patient: the patient goes back to pending for --resume."""
+        """Cancelled mid-patient: the patient goes back to pending for --resume, unless its
+        sheet was already committed. The commit runs on the store's thread and cannot be
+        stopped once started, so a cancel that arrives while it runs leaves a stored sheet
+        and a DONE patient: that one counts as done and is not prepared again."""
         assert self.job_id is not None
         with contextlib.suppress(Exception):
+            # Queued behind the commit on the store's one thread: it sees the committed state.
+            stored = await self._db.call(scope.jobs.patient, self.job_id, patient_id)
+            if stored is not None and stored.state is StoredState.DONE:
+                tracker, summary = self._events.tracker, self._events.summary
+                if tracker is not None and summary is not None:
+                    tracker.done += 1
+                    tracker.finished_one()
+                    summary.done += 1
+                self._events.patient(patient_id, PatientState.DONE)
+                return
             await self._db.call(
                 scope.jobs.finish_patient, self.job_id, patient_id, StoredState.PENDING
             )
