@@ -37,6 +37,7 @@ from healthprep_desktop.sources.model import (
     Level,
     MatchCandidate,
     Outcome,
+    PersonSummary,
 )
 from healthprep_desktop.sources.normalise import are_nicknames, summarise
 
@@ -268,7 +269,8 @@ def score_pair(
         reason=reason,
         fields=fields,
         shared_identifier=identifier,
-        remote=summarise(remote),
+        # Only a candidate a person may see needs its record as text (the queue keeps it).
+        remote=summarise(remote) if outcome is not Outcome.NO_LINK else PersonSummary(),
     )
 
 

@@ -36,16 +36,12 @@ class SourceIndex:
             if found.birth_date is not None:
                 born = found.birth_date.isoformat()
                 self._keys["birthdate", born].add(found.patient_id)
-                for part in parts:  # FHIR `name` matches any part of any name
-                    self._keys["birthdate+name", f"{born}|{part}"].add(found.patient_id)
             for phone in found.phones:
                 self._keys["phone", phone].add(found.patient_id)
             for family in found.families | found.family_tokens:
                 for given in found.givens:
                     self._keys["name", f"{family}|{given}"].add(found.patient_id)
-                if found.sex:
-                    self._keys["family+gender", f"{family}|{found.sex}"].add(found.patient_id)
-            for part in parts:
+            for part in parts:  # FHIR `name` matches any part of any name
                 self._keys["name-part", part].add(found.patient_id)
                 if found.sex:
                     self._keys["name+gender", f"{part}|{found.sex}"].add(found.patient_id)
@@ -56,21 +52,17 @@ class SourceIndex:
         if "phone" in params:
             number = phone_digits(params["phone"])
             return set(self._keys.get(("phone", number), ())) if number else set()
-        if "birthdate" in params and "name" in params:
-            day = birth_date(params["birthdate"])
-            key = f"{day.isoformat() if day else ''}|{fold(params['name'])}"
-            return set(self._keys.get(("birthdate+name", key), ()))
         if "birthdate" in params:
             day = birth_date(params["birthdate"])
-            return set(self._keys.get(("birthdate", day.isoformat()), ())) if day else set()
+            born = set(self._keys.get(("birthdate", day.isoformat()), ())) if day else set()
+            if "name" in params:
+                return born & self._keys.get(("name-part", fold(params["name"])), set())
+            return born
         if set(params) == {"name"}:
             return set(self._keys.get(("name-part", fold(params["name"])), ()))
         if "gender" in params and "name" in params:
             key = f"{fold(params['name'])}|{params['gender']}"
             return set(self._keys.get(("name+gender", key), ()))
-        if "gender" in params:
-            key = f"{fold(params.get('family', ''))}|{params['gender']}"
-            return set(self._keys.get(("family+gender", key), ()))
         key = f"{fold(params.get('family', ''))}|{fold(params.get('given', ''))}"
         return set(self._keys.get(("name", key), ()))
 
